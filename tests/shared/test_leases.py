@@ -1,0 +1,65 @@
+"""Channel leases: one owner at a time, and a quick take-over when the owner dies."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+
+from redis.asyncio import Redis
+
+from shared.leases import ChannelLeases
+from tests.support import PYTHON, child_env
+
+
+async def test_only_one_instance_holds_a_lease(redis_client: Redis) -> None:
+    a = ChannelLeases(redis_client, "fuser", "a", ttl_s=1.0)
+    b = ChannelLeases(redis_client, "fuser", "b", ttl_s=1.0)
+    assert await a.acquire("ch1")
+    assert not await b.acquire("ch1")
+    assert not await b.renew("ch1")
+    await b.release("ch1")  # not b's to free: a keeps it
+    assert await a.owner("ch1") == "a"
+    await a.release("ch1")
+    assert await b.acquire("ch1")
+
+
+async def _owner_of(client: Redis, channel: str) -> str | None:
+    value = await client.get(f"test:running:{channel}")
+    return value.decode() if value else None
+
+
+async def test_a_replica_takes_over_when_the_owner_is_killed(
+    redis_url: str, redis_client: Redis
+) -> None:
+    procs = {
+        name: subprocess.Popen([PYTHON, "-m", "tests.shared.workers", "channel-owner", redis_url,
+                                "fuser", name, "ch1"], env=child_env())
+        for name in ("one", "two")
+    }
+    try:
+        deadline = time.monotonic() + 15
+        while await _owner_of(redis_client, "ch1") is None:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        first = await ChannelLeases(redis_client, "fuser", "?", 1.0).owner("ch1")
+        assert first in procs
+        # For a while, only the lease owner runs the channel.
+        for _ in range(20):
+            assert await _owner_of(redis_client, "ch1") in (first, None)
+            await asyncio.sleep(0.05)
+
+        procs[first].send_signal(signal.SIGKILL)
+        procs[first].wait(5)
+        killed_at = time.monotonic()
+        other = "two" if first == "one" else "one"
+        while await _owner_of(redis_client, "ch1") != other:
+            assert time.monotonic() - killed_at < 3.0, "no take-over within TTL + a tend period"
+            await asyncio.sleep(0.05)
+        took = time.monotonic() - killed_at
+        assert took <= 1.0 + 1.0 / 3 + 0.5, took
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
