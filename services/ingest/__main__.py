@@ -1,0 +1,7 @@
+"""Run the ingest service: `python -m services.ingest`."""
+
+from services.ingest import service
+from shared.runtime import main_entry
+
+if __name__ == "__main__":
+    main_entry("ingest", service.main)
