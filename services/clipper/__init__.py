@@ -1,0 +1,1 @@
+"""The clipper: cuts highlight clips out of the recorded stream (see `service.py`)."""

@@ -1,0 +1,8 @@
+"""Start the clipper: `python -m services.clipper`."""
+
+from shared.runtime import main_entry
+
+from .service import main
+
+if __name__ == "__main__":
+    main_entry("clipper", main)

@@ -1,0 +1,107 @@
+"""The clipper service: take clip jobs from the bus, make the clips, tell everyone.
+
+It keeps no state of its own. All clippers read the one `clip-requests` stream in the consumer
+group "clipper", so each job goes to one of them. Each clipper works on `clip_workers` jobs at
+once (one reader per job), and takes one job at a time from the stream, so that a busy clipper
+leaves the next job to a free one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from typing import Any
+
+from shared.bus import Bus, Delivery
+from shared.contracts import ClipProgress, ClipRequest
+from shared.runtime import ServiceContext
+from shared.streams import CLIP_PROGRESS, CLIP_REQUESTS, CLIPS
+
+from .claim import JobClaim, kept_alive, timings
+from .job import ClipJob, JobFailed, Status
+
+GROUP = "clipper"
+
+
+async def main(ctx: ServiceContext) -> None:
+    """Run `clip_workers` job readers until the service is asked to stop."""
+    # A bus of our own that takes one job per read, sharing the service's Redis connection.
+    bus = Bus(ctx.bus.redis, ctx.settings.model_copy(update={"read_batch": 1}))
+    active: set[str] = set()
+    readers = [Clipper(ctx, bus, ctx.consumer_name(), active)
+               for _ in range(ctx.settings.clip_workers)]
+    ctx.log.info("waiting for clip jobs", extra={"workers": len(readers)})
+    await asyncio.gather(*(reader.run() for reader in readers))
+
+
+class Clipper:
+    """One job reader: one consumer in the group, one job at a time."""
+
+    def __init__(self, ctx: ServiceContext, bus: Bus, consumer: str, active: set[str]) -> None:
+        self.ctx = ctx
+        self.bus = bus
+        self.consumer = consumer
+        self.log = ctx.log
+        self.active = active
+        """The jobs this process works on now (shared by its readers), for the heartbeat."""
+
+    async def run(self) -> None:
+        topics = {CLIP_REQUESTS.stream(): CLIP_REQUESTS}
+        await self.bus.consume(topics, GROUP, self.consumer, self.handle, self.ctx.stop)
+
+    async def handle(self, delivery: Delivery[Any]) -> None:
+        """Do one job. Expected failures are reported and the job is done (acknowledged)."""
+        request: ClipRequest = delivery.message
+        extra = {"channel": request.channel, "job": request.job_id}
+        settings = self.ctx.settings
+        ttl_s, keep_every = timings(settings.claim_idle_ms)
+        claim = JobClaim(self.bus.redis, request.job_id, self.consumer, ttl_s)
+        skip = await claim.take()
+        if skip:
+            self.log.info("skipping clip job: %s", skip, extra=extra)
+            return
+        finished = False
+        self._working(request.job_id, True)
+        try:
+            await self.progress(request, "queued", 0, f"taken by {self.consumer}")
+            job = ClipJob(self.bus, settings, request, self.consumer,
+                          functools.partial(self.progress, request))
+            try:
+                async with kept_alive(claim, self.bus, delivery, GROUP, self.consumer, keep_every):
+                    clip, sidecar = await job.run()
+            except JobFailed as err:
+                self.log.warning("clip job failed: %s", err, extra=extra)
+                await self.progress(request, "failed", 100, str(err))
+                await claim.finish("failed")
+                finished = True
+                return
+            await self.bus.publish(CLIPS, clip)
+            await self.progress(request, "done", 100, clip.note or "the clip is ready")
+            await claim.finish(f"done:{clip.clip_id}")
+            finished = True
+            self.log.info(
+                "clip ready: %s (%.1f s%s)", clip.video, clip.duration,
+                ", partial" if clip.partial else "",
+                extra={**extra, "post_roll_to_file_s":
+                       sidecar["timings"]["post_roll_to_file_s"]},
+            )
+        finally:
+            self._working(request.job_id, False)
+            if not finished:
+                await claim.release()
+
+    def _working(self, job_id: str, busy: bool) -> None:
+        """Keep the list of running jobs, and show it in the heartbeat (`clip-live status`)."""
+        if busy:
+            self.active.add(job_id)
+        else:
+            self.active.discard(job_id)
+        self.ctx.detail = f"{len(self.active)} clip job(s) running" if self.active else ""
+
+    async def progress(self, request: ClipRequest, status: Status, percent: float,
+                       detail: str) -> None:
+        """Publish a `clipProgress` event."""
+        await self.bus.publish(CLIP_PROGRESS, ClipProgress(
+            channel=request.channel, job_id=request.job_id, status=status, percent=percent,
+            detail=detail, wall=time.time()))
