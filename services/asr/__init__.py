@@ -1,0 +1,1 @@
+"""The asr service: streaming speech-to-text, one rolling buffer per channel."""

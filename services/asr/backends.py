@@ -1,0 +1,96 @@
+"""The recogniser interface the service talks to, and the two engines behind it.
+
+An engine loads its model once per process; `new_stream()` gives each channel its own streaming
+recogniser, which keeps that channel's state (rolling buffer, partial results):
+
+- `accept(t, audio)`: audio (16 kHz mono float) starting at stream time `t` -> updates,
+- `flush()`: close the phrase now -> updates,
+- `pending`: whether a flush would have something to say,
+- `dropped_s`: audio skipped so far because we fell too far behind.
+
+An update is a phrase's words with stream times, interim (may still change) or final.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.asr.streaming import Update
+from services.asr.vad import Audio, SpeechTracker, StreamingVad, silero_probs
+from services.asr.vosk_backend import VoskStreamer, load_vosk_model
+from services.asr.whisper_backend import WhisperBackend
+from services.asr.whisper_stream import StreamConfig, WhisperStreamer
+from shared.settings import Settings
+
+
+class Recognizer(Protocol):
+    """A streaming recogniser for one channel."""
+
+    dropped_s: float
+
+    @property
+    def pending(self) -> bool: ...
+
+    def accept(self, t: float, audio: Audio) -> list[Update]: ...
+
+    def flush(self) -> list[Update]: ...
+
+
+class Engine(Protocol):
+    """A loaded model that makes recognisers."""
+
+    name: str
+
+    def new_stream(self) -> Recognizer: ...
+
+
+class WhisperEngine:
+    """Whisper plus the silero voice detector, loaded once."""
+
+    def __init__(self, backend: WhisperBackend, config: StreamConfig) -> None:
+        self.backend = backend
+        self.config = config
+        self.probs = silero_probs()
+        self.name = f"whisper {backend.name} ({backend.device}, {backend.compute_type})"
+
+    def new_stream(self) -> WhisperStreamer:
+        vad = StreamingVad(self.probs, SpeechTracker())
+        return WhisperStreamer(self.backend.transcribe, vad, self.config)
+
+
+class VoskEngine:
+    """A Vosk model, loaded once."""
+
+    def __init__(self, settings: Settings) -> None:
+        path = settings.asr_vosk_model_path
+        if path is None:
+            raise ValueError("asr_backend=vosk needs asr_vosk_model_path (a Vosk model folder)")
+        self.model = load_vosk_model(path)
+        self.max_lag_s = settings.asr_max_lag_s
+        self.name = f"vosk {path.name}"
+
+    def new_stream(self) -> VoskStreamer:
+        return VoskStreamer(self.model, self.max_lag_s)
+
+
+def stream_config(settings: Settings) -> StreamConfig:
+    return StreamConfig(
+        step_s=settings.asr_step_s,
+        window_s=settings.asr_window_s,
+        max_lag_s=settings.asr_max_lag_s,
+        pause_s=settings.asr_pause_s,
+    )
+
+
+def load_engine(settings: Settings) -> Engine:
+    """Load the engine the settings ask for (slow: call it once, off the event loop)."""
+    if settings.asr_backend == "vosk":
+        return VoskEngine(settings)
+    backend = WhisperBackend(
+        settings.asr_model,
+        device=settings.asr_device,
+        compute_type=settings.asr_compute_type,
+        cpu_threads=settings.asr_cpu_threads,
+        window_s=settings.asr_window_s,
+    )
+    return WhisperEngine(backend, stream_config(settings))

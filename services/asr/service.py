@@ -1,0 +1,152 @@
+"""The asr worker: a channel's audio in, its captions out.
+
+Stateful (a rolling buffer per channel): each channel is owned by one replica through a lease, and
+read with the consumer group "asr". The model is loaded once per process and shared by every
+channel; one recogniser pass runs at a time, in a thread, so the bus keeps being read meanwhile.
+Audio that piles up while a pass runs is handed over in one piece the next time. Latency stays
+bounded: chunks more than `asr_max_lag_s` behind the newest audio on the bus are left out, the
+recogniser drops what is still too far behind, and we log what was skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+from services.asr.backends import Engine, load_engine
+from services.asr.chunks import audio_runs, caption
+from services.asr.streaming import Update
+from shared.bus import Delivery
+from shared.channels import active_channels
+from shared.contracts import AudioChunk
+from shared.leases import own_channels
+from shared.runtime import ServiceContext
+from shared.streams import AUDIO, CAPTIONS
+
+IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
+
+T = TypeVar("T")
+
+
+async def main(ctx: ServiceContext) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from packages; never download
+    engine = await asyncio.to_thread(load_engine, ctx.settings)
+    ctx.log.info("speech model loaded", extra={"engine": engine.name})
+    one_pass_at_a_time = asyncio.Lock()
+
+    async def wanted() -> list[str]:
+        return await active_channels(ctx.bus.redis)
+
+    async def run_channel(channel: str) -> None:
+        await ChannelAsr(ctx, engine, one_pass_at_a_time, channel).run()
+
+    await own_channels(ctx.leases(), wanted, run_channel, ctx.stop)
+
+
+class ChannelAsr:
+    """Reads one channel's audio and publishes its captions."""
+
+    def __init__(
+        self, ctx: ServiceContext, engine: Engine, lock: asyncio.Lock, channel: str
+    ) -> None:
+        self.ctx, self.engine, self.lock, self.channel = ctx, engine, lock, channel
+        self.recognizer = engine.new_stream()
+        self.session: str | None = None
+        self.inbox: list[tuple[AudioChunk, bytes]] = []
+        self.arrived = asyncio.Event()
+        self.clock = (0.0, 0.0)  # (stream t, wall) of the newest chunk: maps t to wall time
+        self.dropped_s = 0.0  # what the recogniser said it dropped, at the last look
+        self.skipped_s = 0.0  # chunks left out before they reached the recogniser
+
+    async def run(self) -> None:
+        reader = asyncio.create_task(self.ctx.bus.consume(
+            {AUDIO.stream(self.channel): AUDIO}, self.ctx.name, self.ctx.consumer_name(),
+            self.on_chunk, self.ctx.stop,
+        ))
+        try:
+            await self.work()
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def on_chunk(self, delivery: Delivery[AudioChunk]) -> None:
+        self.inbox.append((delivery.message, delivery.blobs.get("pcm", b"")))
+        self.arrived.set()
+
+    async def work(self) -> None:
+        flushed = True
+        while True:
+            try:
+                await asyncio.wait_for(self.arrived.wait(), IDLE_FLUSH_S)
+            except TimeoutError:
+                if not flushed and self.recognizer.pending:
+                    await self.publish(await self.compute(self.flush))
+                flushed = True
+                continue
+            self.arrived.clear()
+            batch = await self.fresh(self.inbox)
+            self.inbox = []
+            flushed = False
+            if batch:
+                chunk = batch[-1][0]
+                self.clock = (chunk.t, chunk.wall)
+                await self.publish(await self.compute(functools.partial(self.feed, batch)))
+            self.note_drops()
+
+    async def fresh(
+        self, batch: list[tuple[AudioChunk, bytes]]
+    ) -> list[tuple[AudioChunk, bytes]]:
+        """Leave out chunks far behind the newest audio on the bus (a backlog after a stall or
+        a restart), so we never spend time on audio that is too late to matter."""
+        newest = await self.ctx.bus.latest(AUDIO, channel=self.channel)
+        if newest is None or not batch:
+            return batch
+        live = newest.message
+        horizon = live.t + live.dur - self.ctx.settings.asr_max_lag_s
+        kept = [(c, p) for c, p in batch if c.session == live.session and c.t + c.dur > horizon]
+        self.skipped_s += sum(c.dur for c, _ in batch) - sum(c.dur for c, _ in kept)
+        return kept
+
+    async def compute(self, work: Callable[[], T]) -> T:
+        """Run recogniser work in a thread, one pass at a time for the whole process."""
+        async with self.lock:
+            return await asyncio.to_thread(work)
+
+    def feed(self, batch: list[tuple[AudioChunk, bytes]]) -> list[tuple[str, Update]]:
+        """Give the recogniser new audio (in a thread). A new session gets a fresh recogniser."""
+        out: list[tuple[str, Update]] = []
+        for run in audio_runs(batch):
+            if run.session != self.session:
+                out += self.flush()
+                self.recognizer = self.engine.new_stream()
+                self.dropped_s = 0.0
+                self.session = run.session
+            out += [(run.session, u) for u in self.recognizer.accept(run.t, run.audio)]
+        return out
+
+    def flush(self) -> list[tuple[str, Update]]:
+        if self.session is None:
+            return []
+        return [(self.session, u) for u in self.recognizer.flush()]
+
+    async def publish(self, updates: list[tuple[str, Update]]) -> None:
+        t_now, wall_now = self.clock
+        messages = [
+            (caption(u, self.channel, session, wall_now + u.words[0].start - t_now), None)
+            for session, u in updates if u.words
+        ]
+        if messages:
+            await self.ctx.bus.publish_many(CAPTIONS, messages, channel=self.channel)
+
+    def note_drops(self) -> None:
+        """Log audio skipped because we fell behind."""
+        skipped = self.skipped_s + max(0.0, self.recognizer.dropped_s - self.dropped_s)
+        self.dropped_s, self.skipped_s = self.recognizer.dropped_s, 0.0
+        if skipped > 0.01:
+            self.ctx.log.warning(
+                "fell behind: skipped %.1f s of audio to stay within %.1f s of live",
+                skipped, self.ctx.settings.asr_max_lag_s, extra={"channel": self.channel},
+            )

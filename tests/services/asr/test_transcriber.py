@@ -1,0 +1,98 @@
+"""The streaming Whisper transcriber with the real tiny.en model, fed as fast as it can go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from services.asr.streaming import Update
+from services.asr.vad import SpeechTracker, StreamingVad, silero_probs
+from services.asr.wer import wer
+from services.asr.whisper_backend import WhisperBackend
+from services.asr.whisper_stream import StreamConfig, WhisperStreamer
+from tests.services.asr import media
+
+
+def streamer(model: WhisperBackend, **config: float) -> WhisperStreamer:
+    vad = StreamingVad(silero_probs(), SpeechTracker())
+    return WhisperStreamer(model.transcribe, vad, StreamConfig(**config))
+
+
+def feed(s: WhisperStreamer, pcm: media.Pcm) -> list[Update]:
+    """Feed 0.5 s pieces one after another (no waiting), then flush."""
+    out: list[Update] = []
+    for t, piece in media.chunks(pcm):
+        out += s.accept(t, media.as_float(piece))
+    return out + s.flush()
+
+
+QUIET: dict[str, Callable[[float], media.Pcm]] = {
+    "silence": media.silence,
+    "white noise": lambda s: media.noise(s, "whitenoise", 0.3),
+    "pink noise": lambda s: media.noise(s, "pinknoise", 0.5),
+    "chords": media.chords,
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", list(QUIET))
+def test_no_words_come_out_of_silence_noise_or_music(tiny_en: WhisperBackend, kind: str) -> None:
+    s = streamer(tiny_en)
+    updates = feed(s, QUIET[kind](60.0))
+    heard = [u.text for u in updates]
+    print(f"{kind}: {s.passes} Whisper passes over 60 s, words: {heard}")
+    assert heard == []
+
+
+@pytest.mark.timeout(120)
+def test_sentences_come_out_as_interim_words_then_finals(tiny_en: WhisperBackend) -> None:
+    pcm = media.sentences(media.SENTENCES[:2], gap_s=1.0)
+    s = streamer(tiny_en)
+    updates = feed(s, pcm)
+    finals = [u for u in updates if u.final]
+    for u in updates:
+        print("final  " if u.final else "interim", f"{u.words[0].start:5.2f}", u.text)
+    assert any(not u.final for u in updates)
+    # Interim words come before the final of their phrase.
+    assert not updates[0].final
+    # One final per sentence (each is followed by a pause), in order, with growing times.
+    assert len(finals) == 2
+    said = " ".join(u.text for u in finals)
+    assert wer(" ".join(media.SENTENCES[:2]), said) <= 0.35
+    times = [w.start for u in finals for w in u.words]
+    assert times == sorted(times)
+    assert times[0] >= 0 and finals[-1].words[-1].end <= len(pcm) / media.RATE
+    assert finals[1].words[0].start > finals[0].words[-1].end
+
+
+@pytest.mark.timeout(120)
+def test_audio_far_behind_is_dropped_so_the_lag_stays_bounded(tiny_en: WhisperBackend) -> None:
+    """60 s of speech arrive at once (the worker was stalled): only the newest max_lag_s are
+    heard, the rest is counted as dropped, and the transcriber goes on with live audio."""
+    pcm = media.long_speech(60.0)
+    s = streamer(tiny_en, max_lag_s=4.0)
+    updates = s.accept(0.0, media.as_float(pcm))
+    assert s.dropped_s == pytest.approx(56.0, abs=0.01)
+    assert s.end == pytest.approx(60.0, abs=0.01)
+    assert all(w.start >= 56.0 - 0.5 for u in updates for w in u.words)
+    # Live audio goes on right after it.
+    more = media.speech(media.SENTENCES[1])
+    updates = []
+    for t, piece in media.chunks(np.concatenate([more, media.silence(1.0)])):
+        updates += s.accept(60.0 + t, media.as_float(piece))
+    finals = [u for u in updates if u.final]
+    print("after the drop:", [u.text for u in finals], "passes:", s.passes)
+    assert finals and finals[-1].words[-1].end > 60.0
+    assert s.dropped_s == pytest.approx(56.0, abs=0.01)  # nothing more was dropped
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["white noise", "chords"])
+def test_whisper_checks_drop_invented_text_even_without_the_voice_gate(
+    tiny_en: WhisperBackend, kind: str
+) -> None:
+    """Straight into Whisper, noise and music make it loop ('. . .', 'o o o'); the
+    compression-ratio, log-probability and no-speech checks throw that away."""
+    assert tiny_en.transcribe(media.as_float(QUIET[kind](10.0))) == []
