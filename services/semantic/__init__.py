@@ -1,0 +1,1 @@
+"""The semantic worker: what the streamer's finished phrases mean (mood, hype, excitement)."""
