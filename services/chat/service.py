@@ -1,0 +1,200 @@
+"""The chat service: read each watched channel's Twitch chat, publish one `ChatSecond` a second.
+
+Chat is stateful per channel (a connection and a baseline), so channels are owned through
+leases: each replica reads the chat of the channels it owns. For each channel:
+
+- the IRC client (`client.py`) stays connected and hands over every line;
+- each message goes to the detector (`detector.py`, by Twitch's `tmi-sent-ts`) and to the
+  session's chat log (`chatlog.py`);
+- four times a second, the seconds that are over (plus `chat_lateness_s` for late lines) are
+  stamped with stream time and published on the `CHAT` topic.
+
+Stream time: t = state.t + (wall - state.wall), from the channel's latest `ChannelState`.
+The fuser deals with chat's delay; here each second is stamped when its messages were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from shared.bus import REDIS_DOWN
+from shared.channels import ACTIVE_STATES, all_states
+from shared.contracts import ChannelState, ChatSecond
+from shared.leases import own_channels
+from shared.runtime import ServiceContext
+from shared.streams import CHAT
+
+from .chatlog import ChatRecorder, log_path
+from .client import IrcEndpoint, TwitchIrcClient, cancel_pending
+from .detector import ChatDetector, DetectorConfig, SecondStats, ServerClock
+from .irc import ChatMessage, IrcMessage, to_event, twitch_login
+
+TICK_S = 0.25
+STATE_EVERY_S = 1.0
+
+
+async def main(ctx: ServiceContext) -> None:
+    """Own as many watched channels as we can and read their chat."""
+    settings = ctx.settings
+    if settings.twitch_token and not settings.chat_nick:
+        ctx.log.warning("twitch_token is set but chat_nick is empty: reading chat anonymously")
+
+    async def wanted() -> list[str]:
+        states = await all_states(ctx.bus.redis)
+        return sorted(
+            name for name, s in states.items()
+            if s.state in ACTIVE_STATES
+            and (not settings.chat_twitch_only or "twitch.tv/" in s.url.lower())
+        )
+
+    async def run_channel(channel: str) -> None:
+        await ChannelChat(ctx, channel).run()
+
+    await own_channels(ctx.leases(), wanted, run_channel, ctx.stop)
+
+
+def stream_t(state: ChannelState, wall: float) -> float:
+    """Stream time at Unix time `wall`, through the session's mapping."""
+    return state.t + (wall - state.wall)
+
+
+class ChannelChat:
+    """One channel's chat: the client, the detector, the log file and the publishing."""
+
+    def __init__(self, ctx: ServiceContext, channel: str) -> None:
+        self.ctx = ctx
+        self.channel = channel
+        self.extra = {"channel": channel}
+        self.detector = ChatDetector(DetectorConfig.from_settings(ctx.settings))
+        self.clock = ServerClock()
+        self.state: ChannelState | None = None
+        self.recorder: ChatRecorder | None = None
+        self.linked_at: float | None = None  # our time when the channel was joined
+        self.done: list[SecondStats] = []  # closed seconds not published yet
+
+    async def run(self) -> None:
+        settings = self.ctx.settings
+        await self._wait_state()
+        token = settings.twitch_token.get_secret_value() if settings.twitch_token else None
+        assert self.state is not None
+        irc_channel = twitch_login(self.state.url) or self.channel
+        client = TwitchIrcClient(
+            IrcEndpoint(settings.chat_irc_host, settings.chat_irc_port, settings.chat_irc_tls),
+            irc_channel, self.on_line, self.on_link,
+            nick=settings.chat_nick, token=token if settings.chat_nick else None,
+            retry_min_s=settings.reconnect_min_s, retry_max_s=settings.reconnect_max_s,
+            ping_s=settings.chat_ping_s,
+        )
+        reading = asyncio.create_task(client.run(), name=f"chat-irc:{self.channel}")
+        last_state = time.monotonic()
+        try:
+            while not cancel_pending():
+                await asyncio.sleep(TICK_S)
+                if reading.done():
+                    reading.result()  # The client only ends by failing: let that show.
+                if time.monotonic() - last_state >= STATE_EVERY_S:
+                    last_state = time.monotonic()
+                    await self._refresh_state()
+                self._close_due()
+                await self._publish()
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+            if self.recorder:
+                self.recorder.close()
+
+    # ---- Called by the client, for each line and each change of connection --------------------
+
+    def on_line(self, msg: IrcMessage) -> None:
+        arrived = time.time()
+        event = to_event(msg, fallback_ts=self.clock.now(arrived))
+        if event is None:
+            return
+        if "tmi-sent-ts" in msg.tags:
+            self.clock.saw(event.ts, arrived)
+        if isinstance(event, ChatMessage):
+            self.detector.add_message(event.ts, event.user, event.text, len(event.emotes))
+            if self.recorder:
+                self.recorder.message(event)
+            return
+        self.detector.add_notice(event.ts, event.suppresses)
+        if self.recorder:
+            self.recorder.notice(event)
+        if event.suppresses:
+            self.ctx.log.info("%s: no chat spikes for %.0f s", event.kind,
+                              self.ctx.settings.chat_suppress_s, extra=self.extra)
+
+    def on_link(self, up: bool) -> None:
+        now = self.clock.now(time.time())
+        if up:
+            # Back after a drop: what was missed is a gap, not silence.
+            self.done.extend(self.detector.skip_to(now) if self.detector.started else [])
+            self.linked_at = time.time()
+        else:
+            self.done.extend(self.detector.close_until(now - self.ctx.settings.chat_lateness_s))
+            self.linked_at = None
+
+    # ---- Closing and publishing seconds -------------------------------------------------------
+
+    def _close_due(self) -> None:
+        """Close the seconds that are over, while connected (no news is not silence when
+        the connection is down)."""
+        if self.linked_at is None:
+            return
+        lateness = self.ctx.settings.chat_lateness_s
+        now = self.clock.now(time.time())
+        if not self.detector.started and time.time() - self.linked_at >= lateness:
+            self.detector.start(now - lateness)  # A quiet channel: start counting anyway.
+        self.done.extend(self.detector.close_until(now - lateness))
+
+    async def _publish(self) -> None:
+        if not self.done or self.state is None:
+            return
+        state, batch, self.done = self.state, self.done, []
+        items: list[tuple[ChatSecond, None]] = []
+        for s in batch:
+            t = stream_t(state, s.second)
+            if t < 0:
+                continue  # Before the session began.
+            items.append((ChatSecond(
+                channel=self.channel, session=state.session, t=t, dur=1.0, wall=s.second,
+                messages=s.messages, chatters=s.chatters, rate_z=s.rate_z,
+                baseline=s.baseline, hype_density=s.hype_density, spike=s.spike,
+                strength=s.strength, suppressed=s.suppressed), None))
+            if s.spike:
+                self.ctx.log.info("chat spike at t=%.0f (%d msgs, z %.1f)", t, s.messages,
+                                  s.rate_z, extra=self.extra)
+        if not items:
+            return
+        try:
+            await self.ctx.bus.publish_many(CHAT, items, channel=self.channel)
+        except REDIS_DOWN as err:  # Keep them, and try again on the next tick.
+            self.ctx.log.warning("cannot publish chat seconds: %s", err, extra=self.extra)
+            self.done = batch + self.done
+
+    # ---- The channel's session ----------------------------------------------------------------
+
+    async def _wait_state(self) -> None:
+        """Wait until ingest has recorded the channel's session (we need its time mapping)."""
+        while self.state is None:
+            await self._refresh_state()
+            if self.state is None:
+                await asyncio.sleep(STATE_EVERY_S)
+
+    async def _refresh_state(self) -> None:
+        try:
+            state = (await all_states(self.ctx.bus.redis)).get(self.channel)
+        except REDIS_DOWN as err:
+            self.ctx.log.warning("cannot read the channel's state: %s", err, extra=self.extra)
+            return
+        if state is None:
+            return
+        if self.state is None or state.session != self.state.session:
+            if self.recorder:
+                self.recorder.close()
+            path = log_path(self.ctx.settings.data_dir, self.channel, state.session)
+            self.recorder = ChatRecorder(path)
+            self.ctx.log.info("recording chat to %s", path,
+                              extra={**self.extra, "session": state.session})
+        self.state = state
