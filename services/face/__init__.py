@@ -1,0 +1,1 @@
+"""The face worker: finds the streamer's face in sampled frames and reads its emotion."""

@@ -1,0 +1,114 @@
+"""From faces per frame to one summary per second of stream time.
+
+The frames of one channel come about twice a second. We gather them by whole second of stream
+time (`floor(t)`) and summarise each second once it is closed:
+
+- a second closes when a frame at least `lateness_s` past its end has been seen. Frames of one
+  segment come in order, but two motion replicas may finish neighbouring segments out of order;
+  a lateness of one segment plus one second (3 s by default) lets the earlier one still count;
+- or when no frame came for a while (`close_all`, called by the worker), so the last seconds of a
+  stream that stops are not held forever;
+- a frame for a second that is already closed is too late: it is dropped and counted.
+
+Only the streamer's face counts: in each frame, the largest face.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from services.face.emotion import LABELS, dominant
+
+EXCITED = ("surprise", "happy", "angry", "fear")
+CALM = ("neutral", "sad")
+
+
+def excitement(emotions: dict[str, float]) -> float:
+    """How excited a face looks, from -1 (calm) to 1 (excited).
+
+    The sum of the probabilities of the aroused emotions (surprise, happy, angry, fear) minus
+    the sum of the calm ones (neutral, sad), clipped to [-1, 1]. Disgust counts for neither.
+    With probabilities that sum to 1 the value already lies in [-1, 1]; the clip guards against
+    models that do not. No emotions (no face) gives 0.
+    """
+    if not emotions:
+        return 0.0
+    score = sum(emotions.get(k, 0.0) for k in EXCITED) - sum(emotions.get(k, 0.0) for k in CALM)
+    return max(-1.0, min(1.0, score))
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFaces:
+    """What one frame showed: its stream time and the main face's emotions (None: no face)."""
+
+    session: str
+    t: float
+    wall: float
+    emotions: dict[str, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecondSummary:
+    """One second of the streamer's face."""
+
+    session: str
+    t: float  # start of the second, in stream time
+    wall: float  # Unix time at that start
+    frames: int  # frames seen in this second
+    present: bool  # a face was in at least half of those frames
+    emotions: dict[str, float]  # mean over frames with a face; empty when not present
+    dominant: str
+    excitement: float
+
+
+def summarise(session: str, second: int, frames: list[FrameFaces]) -> SecondSummary:
+    """The summary of one second from its frames (at least one)."""
+    with_face = [f.emotions for f in frames if f.emotions is not None]
+    present = 2 * len(with_face) >= len(frames) and bool(with_face)
+    emotions: dict[str, float] = {}
+    if present:
+        emotions = {k: sum(e.get(k, 0.0) for e in with_face) / len(with_face) for k in LABELS}
+    first = min(frames, key=lambda f: f.t)
+    return SecondSummary(session=session, t=float(second), wall=first.wall - (first.t - second),
+                         frames=len(frames), present=present, emotions=emotions,
+                         dominant=dominant(emotions), excitement=excitement(emotions))
+
+
+@dataclass
+class SecondBuffer:
+    """Open seconds of one channel, waiting to be closed and summarised."""
+
+    lateness_s: float = 0.0
+    dropped: int = 0  # frames that came for a second already closed
+    _session: str = ""
+    _open: dict[int, list[FrameFaces]] = field(default_factory=dict)
+    _closed_before: int = 0  # every second below this one is closed
+
+    def add(self, frame: FrameFaces) -> list[SecondSummary]:
+        """Take one frame. Returns the seconds that it closed, oldest first (maybe none)."""
+        done: list[SecondSummary] = []
+        if frame.session != self._session:  # a new session: the old one's seconds are over
+            done = self.close_all()
+            self._session, self._closed_before = frame.session, 0
+        second = math.floor(frame.t + 1e-6)
+        if second < self._closed_before:
+            self.dropped += 1
+            return done
+        self._open.setdefault(second, []).append(frame)
+        self._closed_before = max(self._closed_before,
+                                  math.floor(frame.t - self.lateness_s + 1e-6))
+        ready = sorted(s for s in self._open if s < self._closed_before)
+        return done + [summarise(self._session, s, self._open.pop(s)) for s in ready]
+
+    def close_all(self) -> list[SecondSummary]:
+        """Close every open second now (no frame came for a while). Oldest first."""
+        ready = sorted(self._open)
+        if ready:
+            self._closed_before = max(self._closed_before, ready[-1] + 1)
+        return [summarise(self._session, s, self._open.pop(s)) for s in ready]
+
+    @property
+    def has_open(self) -> bool:
+        """True while some second waits to be closed."""
+        return bool(self._open)

@@ -1,0 +1,185 @@
+"""The face worker: the streamer's face and its emotion, per frame and per second.
+
+For each sampled frame it publishes a `FaceFrame` (every face with its box and emotions) on
+FACE_FRAMES, and for each second of stream time a `FaceSecond` (face present, mean emotions,
+dominant emotion, excitement) on FACE.
+
+Design: stateful, one owner per channel. A second's summary needs all of that second's frames,
+so a channel's frames must reach one worker. The worker owns channels through leases
+(`own_channels`) and reads each owned channel's FRAMES stream with the consumer group "face".
+Seconds are held in memory until closed (see `aggregate.py`): when a frame `face_lateness_s`
+past a second's end arrives, or after `face_idle_close_s` without frames. Frames are
+acknowledged once handled, so if a worker dies, the seconds it still held are lost (the fuser
+marks them missing); the new owner goes on from the next frame.
+
+With `face_camera` set, the worker reads that local camera at 2 fps for `face_camera_channel`
+instead, and reads no FRAMES stream. A camera that cannot be opened is logged and tried again.
+
+All picture work runs on one thread of its own: the models are not thread-safe, and it keeps
+the event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+
+from services.face.aggregate import FrameFaces, SecondBuffer, SecondSummary
+from services.face.analyse import FoundFace, FrameError, Picture, analyse_picture, decode_jpeg
+from services.face.backends import EmotionModel, choose_model
+from services.face.camera import CAMERA_FPS, CameraClock, CameraError, open_camera, read_frame
+from shared.bus import Delivery, sleep_unless
+from shared.channels import all_states
+from shared.contracts import FaceBox, FaceFrame, FaceSecond, Frame
+from shared.leases import own_channels
+from shared.runtime import ServiceContext
+from shared.streams import FACE, FACE_FRAMES, FRAMES
+
+CAMERA_RETRY_S = 5.0  # wait before opening a camera again after it failed
+
+
+class FaceWorker:
+    """The models, the thread they run on, and publishing."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face")
+        self.model: EmotionModel | None = None
+
+    async def start(self) -> None:
+        cv2.setNumThreads(1)  # one core for OpenCV: the machine is shared with other workers
+        self.model = await asyncio.get_running_loop().run_in_executor(
+            self.pool, choose_model, self.ctx.settings.face_backend)
+
+    def _analyse(self, picture: Picture | bytes) -> list[FoundFace]:
+        assert self.model is not None
+        bgr = decode_jpeg(picture) if isinstance(picture, bytes) else picture
+        return analyse_picture(bgr, self.model)
+
+    async def analyse(self, picture: Picture | bytes) -> list[FoundFace]:
+        """Faces in a JPEG or a picture, on the model thread. Raises FrameError."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self._analyse,
+                                                                picture)
+
+    async def publish_frame(self, channel: str, session: str, t: float, wall: float,
+                            faces: list[FoundFace]) -> None:
+        boxes = [FaceBox(x=f.box.x, y=f.box.y, w=f.box.w, h=f.box.h, emotions=f.emotions,
+                         dominant=f.dominant) for f in faces]
+        await self.ctx.bus.publish(FACE_FRAMES, FaceFrame(
+            channel=channel, session=session, t=t, dur=0.0, wall=wall, faces=boxes),
+            channel=channel)
+
+    async def publish_seconds(self, channel: str, done: list[SecondSummary]) -> None:
+        if done:
+            await self.ctx.bus.publish_many(FACE, [(FaceSecond(
+                channel=channel, session=s.session, t=s.t, dur=1.0, wall=s.wall,
+                present=s.present, emotions=s.emotions, dominant=s.dominant,
+                excitement=s.excitement), None) for s in done], channel=channel)
+
+    async def run_channel(self, channel: str) -> None:
+        """Follow one owned channel's frames until stopped or the lease is lost."""
+        buffer = SecondBuffer(lateness_s=self.ctx.settings.face_lateness_s)
+        last_frame = time.monotonic()
+
+        async def handle(delivery: Delivery[Frame]) -> None:
+            nonlocal last_frame
+            frame = delivery.message
+            last_frame = time.monotonic()
+            try:
+                faces = await self.analyse(delivery.blobs.get("jpeg", b""))
+            except FrameError as err:
+                self.ctx.log.warning("skipped a frame: %s", err,
+                                     extra={"channel": channel, "t": frame.t})
+                return
+            await self.publish_frame(channel, frame.session, frame.t, frame.wall, faces)
+            main_face = faces[0].emotions if faces else None
+            dropped = buffer.dropped
+            done = buffer.add(FrameFaces(frame.session, frame.t, frame.wall, main_face))
+            if buffer.dropped > dropped:
+                self.ctx.log.warning("a frame came after its second was closed; not counted "
+                                     "(raise face_lateness_s?)",
+                                     extra={"channel": channel, "t": frame.t})
+            await self.publish_seconds(channel, done)
+
+        async def close_idle() -> None:
+            idle = self.ctx.settings.face_idle_close_s
+            while not self.ctx.stop.is_set():
+                await sleep_unless(self.ctx.stop, min(0.5, idle / 2))
+                if buffer.has_open and time.monotonic() - last_frame >= idle:
+                    await self.publish_seconds(channel, buffer.close_all())
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(close_idle())
+            group.create_task(self.ctx.bus.consume(
+                {FRAMES.stream(channel): FRAMES}, self.ctx.name, self.ctx.consumer_name(),
+                handle, self.ctx.stop))
+
+    async def run_camera(self, device: str, channel: str) -> None:
+        """Read the local camera at CAMERA_FPS until stopped; reopen it when it fails."""
+        while not self.ctx.stop.is_set():
+            try:
+                capture = await asyncio.to_thread(open_camera, device)
+            except CameraError as err:
+                self.ctx.log.error("%s; trying again in %.0f s", err, CAMERA_RETRY_S,
+                                   extra={"channel": channel})
+                await sleep_unless(self.ctx.stop, CAMERA_RETRY_S)
+                continue
+            self.ctx.log.info("reading camera %s", device, extra={"channel": channel})
+            try:
+                await self._camera_frames(capture, device, channel)
+            except CameraError as err:
+                self.ctx.log.error("%s; trying again in %.0f s", err, CAMERA_RETRY_S,
+                                   extra={"channel": channel})
+                await sleep_unless(self.ctx.stop, CAMERA_RETRY_S)
+            finally:
+                capture.release()
+
+    async def _camera_frames(self, capture: cv2.VideoCapture, device: str, channel: str) -> None:
+        clock = await self._camera_clock(channel)
+        buffer = SecondBuffer(lateness_s=0.0)  # one reader, frames in order
+        try:
+            while not self.ctx.stop.is_set():
+                tick = time.monotonic()
+                picture = await asyncio.to_thread(read_frame, capture, device)
+                wall = time.time()
+                t = clock.t(wall)
+                try:
+                    faces = await self.analyse(picture)
+                except FrameError as err:
+                    self.ctx.log.warning("skipped a camera frame: %s", err,
+                                         extra={"channel": channel})
+                    faces = []
+                await self.publish_frame(channel, clock.session, t, wall, faces)
+                main_face = faces[0].emotions if faces else None
+                await self.publish_seconds(channel, buffer.add(
+                    FrameFaces(clock.session, t, wall, main_face)))
+                await sleep_unless(self.ctx.stop, 1 / CAMERA_FPS - (time.monotonic() - tick))
+        finally:
+            await self.publish_seconds(channel, buffer.close_all())
+
+    async def _camera_clock(self, channel: str) -> CameraClock:
+        state = (await all_states(self.ctx.bus.redis)).get(channel)
+        now = time.time()
+        if state is not None:
+            return CameraClock(state.session, state.t, state.wall)
+        return CameraClock(f"camera-{int(now)}", 0.0, now)
+
+
+async def main(ctx: ServiceContext) -> None:
+    worker = FaceWorker(ctx)
+    await worker.start()
+    try:
+        if ctx.settings.face_camera:
+            await worker.run_camera(ctx.settings.face_camera, ctx.settings.face_camera_channel)
+            return
+
+        async def wanted() -> list[str]:
+            # Every known channel, ended ones too, so frames they left behind are handled.
+            return sorted(await all_states(ctx.bus.redis))
+
+        await own_channels(ctx.leases(), wanted, worker.run_channel, ctx.stop)
+    finally:
+        worker.pool.shutdown(wait=False, cancel_futures=True)
