@@ -1,0 +1,209 @@
+"""The brain of one channel: signals in; event rows, spikes and clip jobs out.
+
+Pure: no Redis, no asyncio. The service feeds it messages and publishes what `step` returns.
+
+Each closed second gets features, the model's probability and the 2-of-3 votes. Chat comes
+late (viewers see the stream seconds behind, then type), so a chat spike at chat time `tc`
+votes for the seconds in `[tc - chat_delay, tc]`, and a chat spike that arrives after those
+seconds closed can still complete a 2-of-3 vote for them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from services.fuser.buckets import Bucketer, Second, Signal
+from services.fuser.features import ChannelNormals, model_inputs, raw_values
+from services.fuser.model import LoadedModel
+from services.fuser.rules import (
+    ClipPlanner,
+    InARow,
+    Trigger,
+    VoteRules,
+    face_vote,
+    two_of_three,
+    voice_vote,
+)
+from shared.contracts import ChatSecond, ClipRequest, EventRow, Spike
+
+HISTORY_S = 120
+
+
+@dataclass(frozen=True)
+class FuserConfig:
+    """The knobs of the decision (from settings)."""
+
+    threshold: float = 0.8
+    seconds_in_a_row: int = 2
+    lateness: float = 4.0
+    chat_delay: float = 10.0
+    pre: float = 10.0
+    post: float = 20.0
+    cooldown: float = 30.0
+    warmup: int = 20
+    votes: VoteRules = field(default_factory=VoteRules)
+
+
+@dataclass
+class Outputs:
+    """What one step decided."""
+
+    rows: list[EventRow] = field(default_factory=list)
+    spikes: list[Spike] = field(default_factory=list)
+    jobs: list[ClipRequest] = field(default_factory=list)
+
+
+@dataclass
+class Closed:
+    """What we remember of a closed second, for late chat votes."""
+
+    t: int
+    session: str
+    wall: float
+    probability: float
+    votes: dict[str, bool]
+    contributions: dict[str, float]
+
+
+class ChannelFuser:
+    """Decides for one channel."""
+
+    def __init__(self, channel: str, config: FuserConfig, model: LoadedModel,
+                 new_job_id: Callable[[], str], now: Callable[[], float]) -> None:
+        self.channel = channel
+        self.config = config
+        self.model = model
+        self.new_job_id = new_job_id
+        self.now = now
+        self.buckets = Bucketer(config.lateness)
+        self.normals = ChannelNormals(warmup=config.warmup)
+        self.in_a_row = InARow(config.seconds_in_a_row)
+        self.planner = ClipPlanner(config.pre, config.post, config.cooldown)
+        self.chat: dict[int, ChatSecond] = {}
+        self.unjudged_spikes: list[ChatSecond] = []
+        self.history: deque[Closed] = deque(maxlen=HISTORY_S)
+        self.flag_next_row = False
+        self.last_wall = 0.0
+        self.session = ""
+
+    def add(self, message: Signal) -> None:
+        """Take in one signal message (in any order, duplicates allowed)."""
+        self.session = message.session or self.session
+        self.buckets.add(message)
+        if isinstance(message, ChatSecond):
+            t = int(message.t)
+            known = self.chat.get(t)
+            self.chat[t] = message
+            if message.spike and not message.suppressed and not (known and known.spike):
+                self.unjudged_spikes.append(message)
+            for old in [k for k in self.chat if k < t - HISTORY_S]:
+                del self.chat[old]
+
+    def step(self) -> Outputs:
+        """Close the seconds that are done, and judge late chat spikes."""
+        out = Outputs()
+        for second in self.buckets.ready():
+            self._close(second, out)
+        self._judge_chat(out)
+        return out
+
+    def finish(self) -> Outputs:
+        """The stream ended: close everything still open."""
+        out = Outputs()
+        for second in self.buckets.flush():
+            self._close(second, out)
+        self._judge_chat(out)
+        return out
+
+    # ---- One second --------------------------------------------------------------------------
+
+    def _close(self, second: Second, out: Outputs) -> None:
+        wall = second.wall or (self.last_wall + 1.0 if self.last_wall else self.now())
+        self.last_wall = wall
+        raw = raw_values(second)
+        chat_z, chat_spike = self._chat_near(second.t)
+        features = self.normals.features(raw, chat_z)
+        inputs = model_inputs(features)
+        probability = self.model.probability(inputs)
+        contributions = self.model.contributions(inputs)
+        votes = {
+            "chat": chat_spike,
+            "voice": voice_vote(features, self.config.votes),
+            "face": face_vote(features, self.config.votes),
+        }
+        missing = list(raw.missing) + ([] if self.chat else ["chat"])
+        closed = Closed(second.t, second.session or self.session, wall, probability, votes,
+                        contributions)
+        self.history.append(closed)
+        first = self.in_a_row.update(second.t, probability >= self.config.threshold)
+        if first is not None:
+            start = next((c for c in self.history if c.t == first), closed)
+            self._trigger(start, "model", out)
+        rule = two_of_three(votes)
+        if rule is not None:
+            self._trigger(closed, rule, out)
+        out.rows.append(EventRow(
+            channel=self.channel, session=closed.session, t=float(second.t), dur=1.0, wall=wall,
+            loud_db=_round(raw.loud_db), pitch_var=_round(raw.pitch_var),
+            motion_avg=_round(raw.motion_avg), sentiment=_round(raw.sentiment),
+            excited_prob=round(probability, 4), clip_flag=self._take_flag(),
+            features={k: _round(v) for k, v in features.items()}, missing=missing, votes=votes,
+        ))
+
+    def _chat_near(self, t: int) -> tuple[float | None, bool]:
+        """Chat's rate score and spike vote for stream second `t`, from the chat seconds that
+        came after it within the chat delay."""
+        if not self.chat:
+            return None, False
+        window = [c for k, c in self.chat.items() if t <= k <= t + self.config.chat_delay]
+        if not window:
+            return None, False
+        return max(c.rate_z for c in window), any(c.spike and not c.suppressed for c in window)
+
+    def _judge_chat(self, out: Outputs) -> None:
+        """A chat spike votes for the recent seconds it reacts to. If one of them already had
+        a voice or face vote, that makes two (or three) votes: a clip. A spike waits until the
+        seconds it votes for have closed."""
+        newest = self.history[-1].t if self.history else None
+        waiting = []
+        for spike in self.unjudged_spikes:
+            if newest is None or newest < int(spike.t):
+                waiting.append(spike)
+                continue
+            reacted_to = [c for c in reversed(self.history)
+                          if spike.t - self.config.chat_delay <= c.t <= spike.t]
+            for closed in reacted_to:
+                if closed.votes["chat"]:
+                    break  # That second counted this chat when it closed.
+                closed.votes["chat"] = True
+                rule = two_of_three(closed.votes)
+                if rule is not None:
+                    self._trigger(closed, rule, out)
+                    break
+        self.unjudged_spikes = waiting
+
+    def _trigger(self, closed: Closed, trigger: Trigger, out: Outputs) -> None:
+        accepted = self.planner.accept(float(closed.t), trigger)
+        job_id = self.new_job_id() if accepted else ""
+        out.spikes.append(Spike(
+            channel=self.channel, session=closed.session, t=float(closed.t), dur=1.0,
+            wall=closed.wall, probability=round(closed.probability, 4),
+            contributions=closed.contributions, votes=dict(closed.votes), trigger=trigger,
+            job_id=job_id,
+        ))
+        if accepted:
+            self.flag_next_row = True
+            out.jobs.append(ClipRequest(
+                channel=self.channel, job_id=job_id, session=closed.session, t=float(closed.t),
+                pre=self.config.pre, post=self.config.post, reason=trigger, wall=self.now(),
+            ))
+
+    def _take_flag(self) -> bool:
+        flag, self.flag_next_row = self.flag_next_row, False
+        return flag
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,176 @@
+"""Learn from the clips users kept and dropped (`clip-live retrain`, and nightly).
+
+1. Labels: the seconds around a kept clip's spike are exciting (1); around a dropped clip's
+   spike they are not (0); the other seconds of a session with at least one verdict are taken
+   as not exciting either (0). Clips count wherever they sit in `keep/` and `drop/`, also when
+   a person moved them there by hand.
+2. Features: `features.csv` of each session, written by the fuser every second.
+3. Train a LogisticRegression with balanced class weights on three quarters of the data (in
+   30-second blocks, so neighbouring seconds do not leak), score it on the rest (ROC AUC).
+4. Install it only if it is not worse than the model in use on the same held-out seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from services.fuser.features import FEATURES
+from services.fuser.model import ModelStore
+
+STEM_PATTERN = re.compile(r"^clip_[0-9]{8}T[0-9]{6}Z(_[0-9]+)?$")
+"""The name of a clip's files without the suffix: `clip_<UTC stamp>[_n]`."""
+SPIKE_BEFORE_S = 2
+SPIKE_AFTER_S = 6
+BLOCK_S = 30
+HOLD_OUT_EVERY = 4  # one block in four is held out
+
+
+@dataclass
+class Dataset:
+    """Labelled seconds: features `x`, labels `y`, and the block each second belongs to."""
+
+    x: np.ndarray
+    y: np.ndarray
+    blocks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RetrainResult:
+    """What a retrain did, for the log and the command's output."""
+
+    installed: str | None
+    reason: str
+    rows: int = 0
+    positives: int = 0
+    auc_new: float | None = None
+    auc_current: float | None = None
+    current: str | None = None
+
+    def summary(self) -> str:
+        aucs = f"held-out AUC new={_fmt(self.auc_new)} current={_fmt(self.auc_current)}"
+        head = f"installed {self.installed}" if self.installed else "kept the current model"
+        return f"{head}: {self.reason} ({self.rows} seconds, {self.positives} exciting; {aucs})"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def judged_clips(data_dir: Path) -> list[tuple[dict[str, Any], int]]:
+    """Every judged clip's metadata with its label (keep 1, drop 0), found by file name."""
+    found: dict[str, tuple[dict[str, Any], int]] = {}
+    for label, place in ((1, "keep"), (0, "drop")):
+        for path in sorted((data_dir / place).glob("*/clip_*")):
+            stem = path.name.split(".")[0]
+            if not STEM_PATTERN.match(stem):
+                continue
+            meta = _sidecar(data_dir, path.parent.name, stem)
+            if meta is not None:
+                found[f"{path.parent.name}/{stem}"] = (meta, label)
+    return list(found.values())
+
+
+def _sidecar(data_dir: Path, channel: str, stem: str) -> dict[str, Any] | None:
+    """A clip's JSON sidecar, wherever it is (a person may have moved only the video)."""
+    for place in ("keep", "drop", "clips"):
+        path = data_dir / place / channel / f"{stem}.json"
+        if path.exists():
+            try:
+                meta = json.loads(path.read_text())
+            except ValueError:
+                return None
+            return meta if isinstance(meta, dict) else None
+    return None
+
+
+def read_features(path: Path) -> dict[int, list[float]]:
+    """`features.csv` -> {second: features in model order, missing read as 0}."""
+    rows: dict[int, list[float]] = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows[int(float(row["time"]))] = [float(row.get(n) or 0.0) for n in FEATURES]
+    return rows
+
+
+def build_dataset(data_dir: Path) -> Dataset:
+    """Labelled seconds from the events logs and the keep/drop folders."""
+    labels: dict[tuple[str, str], dict[int, int]] = {}
+    for meta, label in judged_clips(data_dir):
+        key = (str(meta.get("channel", "")), str(meta.get("session", "")))
+        spike = int(float(meta.get("t", 0.0)))
+        marks = labels.setdefault(key, {})
+        for t in range(spike - SPIKE_BEFORE_S, spike + SPIKE_AFTER_S + 1):
+            marks[t] = max(marks.get(t, 0), label)
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    blocks: list[str] = []
+    for (channel, session), marks in sorted(labels.items()):
+        path = data_dir / "events" / channel / session / "features.csv"
+        if not path.exists():
+            continue
+        for t, features in sorted(read_features(path).items()):
+            xs.append(features)
+            ys.append(marks.get(t, 0))
+            blocks.append(f"{channel}/{session}/{t // BLOCK_S}")
+    return Dataset(np.array(xs, dtype=float).reshape(-1, len(FEATURES)), np.array(ys), blocks)
+
+
+def split(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, held out): every fourth 30-second block is held out."""
+    order = {b: i for i, b in enumerate(dict.fromkeys(data.blocks))}
+    held = np.array([order[b] % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 for b in data.blocks])
+    return ~held, held
+
+
+Learner = Callable[[np.ndarray, np.ndarray], LogisticRegression]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
+    """The default learner: balanced classes, so rare exciting seconds still count."""
+    return LogisticRegression(class_weight="balanced", max_iter=1000).fit(x, y)
+
+
+def retrain(
+    data_dir: Path, learner: Learner = fit_logistic, min_positives: int = 3
+) -> RetrainResult:
+    """Train, compare, and install if not worse. Never raises for too little data."""
+    store = ModelStore(data_dir / "models")
+    current = store.load_current()
+    data = build_dataset(data_dir)
+    result = RetrainResult(None, "", rows=len(data.y), positives=int(data.y.sum()),
+                           current=current.version)
+    if result.positives < min_positives or result.rows - result.positives < min_positives:
+        result.reason = (f"too few labels: keep and drop at least {min_positives} clips each "
+                         "way first")
+        return result
+    train, held = split(data)
+    if len(set(data.y[train])) < 2 or len(set(data.y[held])) < 2:
+        result.reason = "both kinds of seconds are needed in training and held-out parts"
+        return result
+    candidate = learner(data.x[train], data.y[train])
+    result.auc_new = float(roc_auc_score(data.y[held], candidate.predict_proba(data.x[held])[:, 1]))
+    result.auc_current = float(roc_auc_score(
+        data.y[held], current.estimator.predict_proba(data.x[held])[:, 1]))
+    if result.auc_new < result.auc_current:
+        result.reason = "the new model is worse on held-out seconds"
+        return result
+    final = learner(data.x, data.y)  # Same recipe, now on every labelled second.
+    result.installed = store.install(final, {
+        "kind": "logistic regression", "trained": True, "trained_at": time.time(),
+        "rows": result.rows, "positives": result.positives,
+        "metrics": {"auc_heldout_new": result.auc_new, "auc_heldout_previous": result.auc_current,
+                    "previous": current.version},
+    })
+    result.reason = "not worse than the model in use"
+    return result

@@ -1,0 +1,98 @@
+"""The decision rules, as plain functions and small state machines.
+
+- The 2-of-3 rule (seed 002): hype chat, voice emotion, face emotion. Two votes make a clip;
+  all three make an instant clip, even during the cooldown. A missing signal never votes.
+- The model rule: P >= threshold two seconds in a row.
+- Clip planning: triggers close together merge into one clip, and a cooldown keeps clips apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Trigger = Literal["model", "two_votes", "three_votes"]
+
+
+@dataclass(frozen=True)
+class VoteRules:
+    """Where each vote's line is."""
+
+    voice_loud_z: float = 2.0
+    voice_pitch_z: float = 1.0
+    voice_hype_words: float = 2.0
+    voice_sentiment: float = 0.4
+    face_excitement: float = 0.4
+
+
+def voice_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
+    """The voice sounds excited: loud and lively (prosody), or excited words (transcript)."""
+    loud, pitch = features.get("loud_z"), features.get("pitch_var_z")
+    hype, mood = features.get("hype_words"), features.get("sentiment_z")
+    prosody = loud is not None and pitch is not None and (
+        loud >= rules.voice_loud_z and pitch >= rules.voice_pitch_z)
+    words = hype is not None and (
+        hype >= rules.voice_hype_words
+        or (hype >= 1 and mood is not None and mood >= rules.voice_sentiment))
+    return prosody or words
+
+
+def face_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
+    """The face looks excited (surprise, joy, anger or fear over calm)."""
+    excitement = features.get("face_excitement")
+    return excitement is not None and excitement >= rules.face_excitement
+
+
+def two_of_three(votes: dict[str, bool]) -> Trigger | None:
+    """Two votes: a clip. Three: an instant clip. Fewer: nothing."""
+    count = sum(bool(votes.get(name)) for name in ("chat", "voice", "face"))
+    if count == 3:
+        return "three_votes"
+    if count == 2:
+        return "two_votes"
+    return None
+
+
+class InARow:
+    """True once a condition has held `needed` seconds in a row (then it starts over)."""
+
+    def __init__(self, needed: int = 2) -> None:
+        self.needed = needed
+        self.run: list[int] = []
+
+    def update(self, t: int, holds: bool) -> int | None:
+        """Feed one second. Returns the first second of the run when the run is complete."""
+        if not holds or (self.run and t != self.run[-1] + 1):
+            self.run = []
+        if holds:
+            self.run.append(t)
+            if len(self.run) >= self.needed:
+                first = self.run[0]
+                self.run = []
+                return first
+        return None
+
+
+@dataclass
+class ClipPlanner:
+    """Decides whether a trigger becomes a new clip or merges into the last one."""
+
+    pre: float
+    post: float
+    cooldown: float
+    last_t: float | None = None
+
+    def accept(self, t: float, trigger: Trigger) -> bool:
+        """True: ask for a new clip at `t`. False: it merges into the clip already asked for.
+
+        A moment that the last clip already covers always merges. Otherwise the cooldown keeps
+        clips apart, except for an instant (three-vote) clip.
+        """
+        if self.last_t is not None:
+            gap = abs(t - self.last_t)
+            covered = gap < self.post
+            cooling = gap < self.cooldown and trigger != "three_votes"
+            if covered or cooling:
+                return False
+        self.last_t = t
+        return True

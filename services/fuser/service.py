@@ -1,0 +1,115 @@
+"""The fuser worker: joins every signal of a channel by stream time and decides.
+
+Stateful: one replica owns each channel through a lease. It publishes one event row per
+second, spikes (`new_spike`) and clip jobs, appends to events.csv, and picks up a newly
+installed model without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from services.fuser.buckets import Signal
+from services.fuser.decider import ChannelFuser, FuserConfig, Outputs
+from services.fuser.events_log import append_rows
+from services.fuser.model import LoadedModel, ModelStore
+from shared.bus import Delivery, sleep_unless
+from shared.channels import active_channels
+from shared.leases import own_channels
+from shared.runtime import ServiceContext
+from shared.settings import Settings
+from shared.streams import (
+    AUDIO_FEATURES,
+    CHAT,
+    CLIP_REQUESTS,
+    EVENTS,
+    FACE,
+    MOTION,
+    SEMANTIC,
+    SPIKES,
+    Topic,
+)
+
+SIGNAL_TOPICS: tuple[Topic[Any], ...] = (AUDIO_FEATURES, MOTION, SEMANTIC, CHAT, FACE)
+MODEL_CHECK_S = 2.0
+
+
+def config_from(settings: Settings) -> FuserConfig:
+    return FuserConfig(
+        threshold=settings.fuser_threshold, seconds_in_a_row=settings.fuser_seconds_in_a_row,
+        lateness=settings.fuser_lateness_s, chat_delay=settings.fuser_chat_delay_s,
+        pre=settings.clip_pre, post=settings.clip_post, cooldown=settings.fuser_cooldown_s,
+        warmup=settings.fuser_warmup_s,
+    )
+
+
+class ModelWatch:
+    """The model in use, reloaded when `clip-live retrain` or `model use` changes it."""
+
+    def __init__(self, store: ModelStore) -> None:
+        self.store = store
+        self.model: LoadedModel = store.load_current()  # May install the prior: stamp after.
+        self.stamp = store.stamp()
+
+    def refresh(self) -> bool:
+        """Load the model again if another one was put in use. True if it changed."""
+        stamp = self.store.stamp()
+        if stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        self.model = self.store.load_current()
+        return True
+
+
+async def main(ctx: ServiceContext) -> None:
+    watch = ModelWatch(ModelStore(ctx.settings.data_dir / "models"))
+    ctx.log.info("model %s in use (%s)", watch.model.version, watch.model.meta.get("kind"))
+    fusers: dict[str, ChannelFuser] = {}
+
+    async def publish(out: Outputs) -> None:
+        if out.rows:
+            await asyncio.to_thread(append_rows, ctx.settings.data_dir, out.rows)
+            await ctx.bus.publish_many(EVENTS, [(r, None) for r in out.rows],
+                                       channel=out.rows[0].channel)
+        for spike in out.spikes:
+            await ctx.bus.publish(SPIKES, spike, channel=spike.channel)
+            ctx.log.log(logging.INFO if spike.job_id else logging.DEBUG,
+                        "spike at t=%.0f s: %s, P=%.2f, votes=%s, %s", spike.t, spike.trigger,
+                         spike.probability, spike.votes,
+                         f"clip job {spike.job_id}" if spike.job_id else "merged into last clip",
+                         extra={"channel": spike.channel})
+        for job in out.jobs:
+            await ctx.bus.publish(CLIP_REQUESTS, job)
+
+    async def run_channel(channel: str) -> None:
+        fuser = ChannelFuser(channel, config_from(ctx.settings), watch.model,
+                             lambda: uuid.uuid4().hex[:12], time.time)
+        fusers[channel] = fuser
+        streams = {topic.stream(channel): topic for topic in SIGNAL_TOPICS}
+
+        async def handle(delivery: Delivery[Signal]) -> None:
+            fuser.add(delivery.message)
+            await publish(fuser.step())
+
+        try:
+            await ctx.bus.consume(streams, ctx.name, ctx.consumer_name(), handle, ctx.stop)
+        finally:
+            fusers.pop(channel, None)
+
+    async def watch_model() -> None:
+        while not ctx.stop.is_set():
+            if await asyncio.to_thread(watch.refresh):
+                ctx.log.info("now using model %s", watch.model.version)
+                for fuser in fusers.values():
+                    fuser.model = watch.model
+            await sleep_unless(ctx.stop, MODEL_CHECK_S)
+
+    async def wanted() -> list[str]:
+        return await active_channels(ctx.bus.redis)
+
+
+    await asyncio.gather(own_channels(ctx.leases(), wanted, run_channel, ctx.stop), watch_model())

@@ -1,0 +1,106 @@
+"""The per-channel decider on synthetic signals: one clip for one moment, none without it,
+and no crash or double clip on messy input."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+from services.fuser.buckets import Signal
+from services.fuser.decider import ChannelFuser, FuserConfig, Outputs
+from services.fuser.model import ModelStore
+from shared.contracts import ChatSecond
+from tests.services.fuser.scenario import stream
+
+IDS = (f"job{i}" for i in itertools.count())
+
+
+def run(messages: list[Signal], tmp_path: Path, config: FuserConfig | None = None,
+        finish: bool = True) -> Outputs:
+    model = ModelStore(tmp_path / "models").load_current()
+    fuser = ChannelFuser("demo", config or FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
+    total = Outputs()
+    for message in messages:
+        fuser.add(message)
+        step = fuser.step()
+        total.rows += step.rows
+        total.spikes += step.spikes
+        total.jobs += step.jobs
+    if finish:
+        end = fuser.finish()
+        total.rows += end.rows
+        total.spikes += end.spikes
+        total.jobs += end.jobs
+    return total
+
+
+def test_one_excited_moment_makes_exactly_one_clip(tmp_path: Path) -> None:
+    out = run(stream(moment=60), tmp_path)
+    assert len(out.jobs) == 1
+    assert 58 <= out.jobs[0].t <= 64
+    assert [r.t for r in out.rows] == [float(t) for t in range(120)]  # one row per second
+    flagged = [r.t for r in out.rows if r.clip_flag]
+    assert flagged and all(57 <= t <= 70 for t in flagged)
+    spike = next(s for s in out.spikes if s.job_id)
+    assert spike.contributions["loud_z"] > 0  # the spike explains itself
+    assert spike.probability >= 0.8 or sum(spike.votes.values()) >= 2
+
+
+def test_a_calm_stream_makes_no_clip(tmp_path: Path) -> None:
+    out = run(stream(moment=None), tmp_path)
+    assert out.jobs == []
+    assert max(r.excited_prob for r in out.rows) < 0.8
+
+
+def test_out_of_order_and_duplicated_messages_still_make_one_clip(tmp_path: Path) -> None:
+    messages = stream(moment=60)
+    shuffled: list[Signal] = []
+    rng = random.Random(3)
+    for start in range(0, len(messages), 12):  # shuffle within small windows, as replicas do
+        window = messages[start:start + 12]
+        rng.shuffle(window)
+        shuffled += window
+    shuffled += rng.sample(messages, 200)  # and send some twice, late
+    out = run(shuffled, tmp_path)
+    assert len(out.jobs) == 1
+
+
+def test_a_signal_that_goes_silent_is_marked_missing_not_zero(tmp_path: Path) -> None:
+    messages = [m for m in stream(moment=None, chat=False)
+                if not (type(m).__name__ == "Motion" and m.t >= 50)]
+    out = run(messages, tmp_path)
+    late = [r for r in out.rows if r.t >= 50]
+    assert late and all(r.motion_avg is None and "motion" in r.missing for r in late)
+    assert all(r.features["motion_z"] is None for r in late)
+    early = [r for r in out.rows if 25 <= r.t < 50]
+    assert all(r.motion_avg is not None for r in early)
+    assert all("chat" in r.missing for r in out.rows)
+
+
+def test_a_late_chat_spike_completes_two_of_three(tmp_path: Path) -> None:
+    # The model alone is made deaf (threshold 0.999); the face votes at 60-63; chat spikes at 64
+    # and arrives after those seconds closed.
+    config = FuserConfig(threshold=0.999, chat_delay=6.0)
+    messages = [m for m in stream(moment=60, chat=False)
+                if not (type(m).__name__ in ("AudioFeatures", "Semantic") and 60 <= m.t < 64)]
+    spike = ChatSecond(channel="demo", session="s1", t=64, dur=1, wall=0, messages=30,
+                       chatters=20, rate_z=9, baseline=0.5, hype_density=0.5, spike=True,
+                       strength=9)
+    at = next(i for i, m in enumerate(messages) if m.t >= 75)
+    messages.insert(at, spike)
+    out = run(messages, tmp_path, config)
+    assert [s.trigger for s in out.spikes if s.job_id] == ["two_votes"]
+    assert 58 <= out.jobs[0].t <= 64
+    assert out.spikes[0].votes == {"chat": True, "voice": False, "face": True}
+
+
+def test_a_suppressed_chat_spike_does_not_vote(tmp_path: Path) -> None:
+    config = FuserConfig(threshold=0.999)
+    messages = [m for m in stream(moment=60, chat=False)
+                if not (type(m).__name__ in ("AudioFeatures", "Semantic") and 60 <= m.t < 64)]
+    raid = ChatSecond(channel="demo", session="s1", t=64, dur=1, wall=0, messages=30,
+                      chatters=20, rate_z=9, baseline=0.5, hype_density=0.5, spike=True,
+                      strength=9, suppressed=True)
+    messages.insert(next(i for i, m in enumerate(messages) if m.t >= 75), raid)
+    assert run(messages, tmp_path, config).jobs == []

@@ -1,0 +1,93 @@
+"""The fuser service on a real Redis: signals in, event rows, spikes, clip jobs and events.csv
+out; a newly installed model is picked up without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from services.fuser import service
+from services.fuser.events_log import EVENT_COLUMNS
+from services.fuser.model import ModelStore, prior_model
+from shared.bus import Bus
+from shared.channels import save_state
+from shared.contracts import ChannelState
+from shared.runtime import run_service
+from shared.settings import Settings
+from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES
+from tests.services.fuser.scenario import CHANNEL, SESSION, stream
+from tests.support import wait_until
+
+
+@pytest.mark.timeout(90)
+async def test_signals_in_one_clip_job_out_and_events_csv(
+    settings: Settings, bus: Bus, redis_client: Redis
+) -> None:
+    await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
+                                                url="demo", wall=time.time()))
+    task = asyncio.create_task(run_service("fuser", service.main, settings))
+    try:
+        from services.fuser.buckets import SIGNAL_NAMES
+        from shared.streams import AUDIO_FEATURES, CHAT, FACE, MOTION, SEMANTIC
+
+        topics = {"audio": AUDIO_FEATURES, "motion": MOTION, "semantic": SEMANTIC,
+                  "chat": CHAT, "face": FACE}
+        for message in stream(seconds=100, moment=60):
+            topic = topics[SIGNAL_NAMES[type(message)]]
+            await bus.publish(topic, message, channel=CHANNEL)  # type: ignore[arg-type]
+
+        async def rows_done() -> bool:
+            return await redis_client.xlen(EVENTS.stream(CHANNEL)) >= 95
+
+        await wait_until(rows_done)
+        jobs = await bus.read(CLIP_REQUESTS)
+        assert len(jobs) == 1 and 58 <= (jobs[0].message.t or 0) <= 64
+        spikes = await bus.read(SPIKES, channel=CHANNEL)
+        assert spikes and spikes[0].message.job_id == jobs[0].message.job_id
+        csv_path = settings.data_dir / "events" / CHANNEL / SESSION / "events.csv"
+        with csv_path.open() as handle:
+            rows = list(csv.reader(handle))
+        assert tuple(rows[0]) == EVENT_COLUMNS
+        times = [float(r[0]) for r in rows[1:]]
+        assert times == [float(t) for t in range(len(times))]
+        assert any(r[-1] == "1" for r in rows[1:])
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.timeout(60)
+async def test_the_running_fuser_picks_up_a_new_model(
+    settings: Settings, bus: Bus, redis_client: Redis, tmp_path: Path
+) -> None:
+    await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
+                                                url="demo", wall=time.time()))
+    task = asyncio.create_task(run_service("fuser", service.main, settings))
+    store = ModelStore(settings.data_dir / "models")
+    try:
+        await wait_until(lambda: store.current_version() == "v0001")
+        eager = prior_model()
+        eager.intercept_[:] = 50.0  # a model that finds everything exciting
+        store.install(eager, {"kind": "test model", "trained": False})
+        await asyncio.sleep(service.MODEL_CHECK_S + 1.0)
+        from shared.streams import MOTION
+        from tests.services.fuser.scenario import stream as make
+
+        for message in make(seconds=12, moment=None, chat=False, face=False):
+            if type(message).__name__ == "Motion":
+                await bus.publish(MOTION, message, channel=CHANNEL)  # type: ignore[arg-type]
+
+        async def any_row() -> bool:
+            return await redis_client.xlen(EVENTS.stream(CHANNEL)) >= 1
+
+        await wait_until(any_row)
+        rows = await bus.read(EVENTS, channel=CHANNEL)
+        assert rows[0].message.excited_prob > 0.99  # scored by the new model, not the prior
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
