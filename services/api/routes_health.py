@@ -1,0 +1,81 @@
+"""`GET /health`: Redis, every service's heartbeat, and how far behind each stream's readers are."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from redis.asyncio import Redis
+
+from launcher.control import MeshNotFound, gather_status
+from services.api.models import Health
+from services.api.state import bus_of, hub_of, settings_of
+from shared import streams
+from shared.bus import REDIS_DOWN, redact_url
+from shared.streams import Topic
+
+router = APIRouter(tags=["health"])
+
+PING_TIMEOUT_S = 2.0
+TOPICS: list[Topic[Any]] = [v for v in vars(streams).values() if isinstance(v, Topic)]
+"""Every topic the mesh has, so new ones show up here without a change."""
+
+
+@router.get("/health", response_model=Health, summary="Health of the whole mesh",
+            responses={503: {"model": Health, "description": "Redis cannot be reached."}})
+async def health(request: Request, response: Response) -> Health:
+    """Redis, each service's heartbeat (and which expected ones are missing), the channels,
+    the dead-letter count, per stream and consumer group the entries not yet read (`lag`) or
+    not yet acknowledged (`pending`), and the websocket's own numbers."""
+    settings, bus = settings_of(request), bus_of(request)
+    websocket = hub_of(request).stats()
+    try:
+        await asyncio.wait_for(bus.redis.ping(), PING_TIMEOUT_S)
+        status = await gather_status(settings)
+        lag = await stream_lag(bus.redis, sorted(status["channels"]))
+    except (MeshNotFound, TimeoutError, *REDIS_DOWN) as err:
+        response.status_code = 503
+        shown = redact_url(settings.redis_url or "")
+        return Health(status="down", redis=f"{shown}: cannot be reached ({type(err).__name__})",
+                      websocket=websocket)
+    return Health(
+        status="degraded" if status["missing"] else "ok",
+        redis=status["redis"], services=status["services"], missing=status["missing"],
+        channels=status["channels"], dead_letters=status["dead_letters"], streams=lag,
+        websocket=websocket,
+    )
+
+
+async def stream_lag(redis: Redis, channels: list[str]) -> dict[str, dict[str, Any]]:
+    """Per existing stream: its length and, per consumer group, `pending` (handed out, not yet
+    acknowledged) and `lag` (not yet handed out; Redis 7 and newer)."""
+    names = [t.stream() for t in TOPICS if not t.per_channel]
+    names += [t.stream(c) for c in channels for t in TOPICS if t.per_channel]
+    async with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.xlen(name)
+            pipe.xinfo_groups(name)
+        replies = await pipe.execute(raise_on_error=False)
+    found: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(names):
+        length, groups = replies[2 * i], replies[2 * i + 1]
+        if isinstance(length, Exception) or (not length and isinstance(groups, Exception)):
+            continue
+        found[name] = {"length": int(length), "groups": {} if isinstance(groups, Exception)
+                       else {_text(g["name"]): _group(g) for g in groups}}
+    return found
+
+
+def _group(info: dict[str, Any]) -> dict[str, Any]:
+    lag = info.get("lag")
+    return {
+        "consumers": int(info.get("consumers") or 0),
+        "pending": int(info.get("pending") or 0),
+        "lag": None if lag is None else int(lag),
+        "last_delivered_id": _text(info.get("last-delivered-id", "")),
+    }
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

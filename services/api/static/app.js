@@ -1,0 +1,332 @@
+// Clip Live dashboard: live charts, captions, clips, start/stop. Plain JS, no build step.
+// The token comes from ?token= (then it is removed from the address bar) or localStorage.
+"use strict";
+
+const TOKEN_KEY = "clipLiveToken";
+const MAX_POINTS = 600;          // points kept per line (10 minutes at one per second)
+const MAX_SPIKES = 50;           // spike marks kept on the charts
+const MAX_CAPTIONS = 30;
+const THRESHOLD = 0.8;           // the fuser clips at P >= 0.80
+const $ = (id) => document.getElementById(id);
+
+// ---- Token ----------------------------------------------------------------------------------
+
+function takeTokenFromUrl() {
+  const params = new URLSearchParams(location.search);
+  const given = params.get("token");
+  if (given) {
+    localStorage.setItem(TOKEN_KEY, given);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  }
+}
+
+function token() { return localStorage.getItem(TOKEN_KEY) || ""; }
+
+function askToken(note) {
+  $("token-note").textContent = note || "";
+  $("token-form").hidden = false;
+  $("token-input").focus();
+}
+
+// ---- Talking to the API ---------------------------------------------------------------------
+
+async function api(path, options = {}) {
+  const headers = { "Accept": "application/json" };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (options.method && options.method !== "GET") {
+    if (!token()) { askToken("this needs the API token"); throw new Error("no token"); }
+    headers["Authorization"] = "Bearer " + token();
+  }
+  const response = await fetch(path, {
+    method: options.method || "GET", headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (response.status === 401) { askToken("the token was refused"); }
+  if (!response.ok) {
+    const detail = typeof data.detail === "string" ? data.detail : response.statusText;
+    throw new Error(detail);
+  }
+  return data;
+}
+
+// ---- Charts ---------------------------------------------------------------------------------
+
+const charts = [
+  { id: "chart-loud", field: "loud_db", title: "Loudness (dBFS)" },
+  { id: "chart-motion", field: "motion_avg", title: "Motion (px/frame)" },
+  { id: "chart-excited", field: "excited_prob", title: "Excited probability", range: [0, 1] },
+];
+const traceOf = {};              // channel -> trace index (the same in every chart)
+const pending = {};              // channel -> {t: [], values per field}
+const spikeShapes = [];
+
+function setUpCharts() {
+  for (const chart of charts) {
+    const layout = {
+      title: { text: chart.title, font: { size: 13 } },
+      margin: { l: 45, r: 10, t: 30, b: 30 }, showlegend: true,
+      xaxis: { title: { text: "stream time (s)" } },
+      yaxis: chart.range ? { range: chart.range } : {},
+      shapes: chart.field === "excited_prob" ? [thresholdLine()] : [],
+    };
+    Plotly.newPlot(chart.id, [], layout, { displaylogo: false, responsive: true });
+  }
+}
+
+function thresholdLine() {
+  return { type: "line", xref: "paper", x0: 0, x1: 1, y0: THRESHOLD, y1: THRESHOLD,
+           line: { color: "#c62828", dash: "dash", width: 1 } };
+}
+
+function addPoint(channel, row) {
+  const slot = pending[channel] || (pending[channel] = { t: [], loud_db: [], motion_avg: [],
+                                                          excited_prob: [] });
+  slot.t.push(row.t);
+  for (const chart of charts) slot[chart.field].push(row[chart.field] ?? null);
+}
+
+function flushPoints() {
+  for (const [channel, slot] of Object.entries(pending)) {
+    if (!slot.t.length) continue;
+    if (traceOf[channel] === undefined) {
+      traceOf[channel] = Object.keys(traceOf).length;
+      for (const chart of charts) {
+        Plotly.addTraces(chart.id, { x: [], y: [], mode: "lines", name: channel });
+      }
+    }
+    for (const chart of charts) {
+      Plotly.extendTraces(chart.id, { x: [slot.t], y: [slot[chart.field]] },
+                          [traceOf[channel]], MAX_POINTS);
+    }
+    delete pending[channel];
+  }
+}
+
+function markSpike(spike) {
+  spikeShapes.push({ type: "line", yref: "paper", x0: spike.t, x1: spike.t, y0: 0, y1: 1,
+                     line: { color: "#ef6c00", width: 2 }, name: "spike" });
+  if (spikeShapes.length > MAX_SPIKES) spikeShapes.shift();
+  for (const chart of charts) {
+    const shapes = chart.field === "excited_prob" ? [thresholdLine(), ...spikeShapes]
+                                                  : [...spikeShapes];
+    Plotly.relayout(chart.id, { shapes });
+  }
+}
+
+// ---- Captions -------------------------------------------------------------------------------
+
+function showCaption(channel, caption) {
+  if (!caption.final) {
+    $("caption-interim").textContent = `${channel}: ${caption.text}`;
+    return;
+  }
+  $("caption-interim").textContent = "";
+  const item = document.createElement("li");
+  item.textContent = `[${channel} ${caption.t.toFixed(1)} s] ${caption.text}`;
+  const list = $("captions");
+  list.prepend(item);
+  while (list.children.length > MAX_CAPTIONS) list.lastChild.remove();
+}
+
+// ---- Channels -------------------------------------------------------------------------------
+
+async function loadChannels() {
+  try { showChannels(await api("/api/channels")); }
+  catch (err) { $("monitor-note").textContent = "cannot list channels: " + err.message; }
+}
+
+function showChannels(channels) {
+  const list = $("channels");
+  list.replaceChildren();
+  for (const { channel, state } of channels) {
+    const item = document.createElement("li");
+    item.dataset.channel = channel;
+    const name = span("name", channel + (state.url ? ` (${state.url})` : ""));
+    const status = span("state", state.state + (state.detail ? `: ${state.detail}` : ""));
+    const active = ["starting", "live", "reconnecting"].includes(state.state);
+    item.append(name, status);
+    if (active) {
+      item.append(button("Clip now", "clip", () => askClip(channel)),
+                  button("Stop", "stop", () => stopChannel(channel)));
+    }
+    list.append(item);
+  }
+}
+
+async function startChannel(event) {
+  event.preventDefault();
+  const body = { url: $("start-url").value.trim() };
+  const channel = $("start-channel").value.trim();
+  if (channel) body.channel = channel;
+  try {
+    const started = await api("/api/channels", { method: "POST", body });
+    $("monitor-note").textContent = `starting ${started.channel}`;
+    setTimeout(loadChannels, 500);
+  } catch (err) { $("monitor-note").textContent = "not started: " + err.message; }
+}
+
+async function stopChannel(channel) {
+  try { await api(`/api/channels/${channel}`, { method: "DELETE" }); setTimeout(loadChannels, 500); }
+  catch (err) { $("monitor-note").textContent = "not stopped: " + err.message; }
+}
+
+async function askClip(channel) {
+  try {
+    const asked = await api(`/api/channels/${channel}/clip`, { method: "POST", body: {} });
+    showJob({ job_id: asked.job_id, channel, status: "queued", percent: 0, detail: "asked" });
+  } catch (err) { $("monitor-note").textContent = "no clip: " + err.message; }
+}
+
+// ---- Clip jobs and clips --------------------------------------------------------------------
+
+function showJob(progress) {
+  let item = document.querySelector(`#jobs li[data-job="${CSS.escape(progress.job_id)}"]`);
+  if (!item) {
+    item = document.createElement("li");
+    item.dataset.job = progress.job_id;
+    item.append(span("title", `${progress.channel} job ${progress.job_id}`),
+                document.createElement("progress"), span("state", ""));
+    $("jobs").prepend(item);
+  }
+  item.querySelector("progress").max = 100;
+  item.querySelector("progress").value = progress.percent;
+  item.querySelector(".state").textContent = progress.status;
+  if (progress.status === "done" || progress.status === "failed") {
+    setTimeout(() => item.remove(), progress.status === "done" ? 5000 : 30000);
+  }
+}
+
+async function loadClips() {
+  try {
+    const page = await api("/api/clips?limit=50");
+    $("clips").replaceChildren(...page.items.map(clipItem));
+  } catch (err) { $("player-title").textContent = "cannot list clips: " + err.message; }
+}
+
+function clipItem(clip) {
+  const item = document.createElement("li");
+  item.dataset.clipId = clip.clip_id;
+  const when = clip.wall ? new Date(clip.wall * 1000).toLocaleTimeString() : "";
+  const length = clip.duration ? `${clip.duration.toFixed(1)} s` : "";
+  item.append(span("title", `${clip.channel} ${when} ${length} ${clip.reason || ""}`),
+              span("verdict", ""),
+              button("Play", "play", () => play(clip)),
+              button("Keep", "keep", () => judge(item, clip.clip_id, "keep")),
+              button("Drop", "drop", () => judge(item, clip.clip_id, "drop")));
+  setVerdict(item, clip.verdict);
+  return item;
+}
+
+function setVerdict(item, verdict) {
+  item.classList.remove("keep", "drop");
+  if (verdict) item.classList.add(verdict);
+  item.querySelector(".verdict").textContent = verdict ? (verdict === "keep" ? "kept" : "dropped")
+                                                       : "";
+}
+
+function addClip(clip) {
+  document.querySelector(`#clips li[data-clip-id="${CSS.escape(clip.clip_id)}"]`)?.remove();
+  $("clips").prepend(clipItem(clip));
+}
+
+async function judge(item, clipId, verdict) {
+  try { setVerdict(item, (await api(`/api/clip/${clipId}/${verdict}`, { method: "POST" })).verdict); }
+  catch (err) { $("player-title").textContent = `not ${verdict}: ${err.message}`; }
+}
+
+async function play(clip) {
+  const player = $("player");
+  player.replaceChildren();
+  player.src = clip.video_url;
+  $("player-title").textContent = clip.file || clip.clip_id;
+  try {   // Browsers read WebVTT, not SRT: turn the clip's .srt into VTT for the track.
+    const srt = await (await fetch(clip.captions_url)).text();
+    if (srt.trim()) {
+      const vtt = "WEBVTT\n\n" + srt.replace(/(\d\d:\d\d:\d\d),(\d\d\d)/g, "$1.$2");
+      const track = Object.assign(document.createElement("track"), {
+        kind: "captions", label: "captions", default: true,
+        src: URL.createObjectURL(new Blob([vtt], { type: "text/vtt" })) });
+      player.append(track);
+    }
+  } catch (err) { /* a clip with no captions still plays */ }
+  player.play().catch(() => {});
+}
+
+// ---- The websocket --------------------------------------------------------------------------
+
+let retryMs = 500;
+let socket = null;
+
+function connect() {
+  if (socket) { socket.onclose = null; socket.close(); socket = null; }
+  if (!token()) { askToken(); return; }
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket = ws;
+  ws.onopen = () => ws.send(JSON.stringify({ token: token(), channels: "*" }));
+  ws.onmessage = (message) => handle(JSON.parse(message.data));
+  ws.onclose = (event) => {
+    setStatus(false);
+    if (event.code === 4401) { askToken("the token was refused"); return; }
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
+  };
+}
+
+function setStatus(on) {
+  $("ws-status").textContent = on ? "live" : "offline";
+  $("ws-status").className = "badge " + (on ? "on" : "off");
+}
+
+function handle(event) {
+  switch (event.type) {
+    case "hello": setStatus(true); retryMs = 500; break;
+    case "event": addPoint(event.channel, event.data); break;
+    case "new_spike": markSpike(event.data); break;
+    case "caption": showCaption(event.channel, event.data); break;
+    case "clipProgress": showJob(event.data); break;
+    case "new_clip": addClip({ ...event.data, verdict: null }); break;
+    case "channel_state": loadChannels(); break;
+  }
+}
+
+// ---- Small helpers and start ----------------------------------------------------------------
+
+function span(kind, text) {
+  const element = document.createElement("span");
+  element.className = kind;
+  element.textContent = text;
+  return element;
+}
+
+function button(text, kind, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = kind;
+  element.textContent = text;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+function start() {
+  takeTokenFromUrl();
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    localStorage.setItem(TOKEN_KEY, $("token-input").value.trim());
+    $("token-form").hidden = true;
+    connect();
+  });
+  $("token-change").addEventListener("click", () => askToken());
+  $("start-form").addEventListener("submit", startChannel);
+  setUpCharts();
+  setInterval(flushPoints, 250);
+  setInterval(loadChannels, 5000);
+  loadChannels();
+  loadClips();
+  connect();
+}
+
+start();
