@@ -1,0 +1,1 @@
+"""The `clip-live` command: it starts the mesh and talks to it."""

@@ -1,0 +1,235 @@
+"""`clip-live`: start Clip Live and talk to it.
+
+    clip-live run [URL]       watch a stream (no URL: a demo stream) and cut its highlights
+    clip-live watch URL       watch one more stream with the running mesh
+    clip-live unwatch NAME    stop watching a channel
+    clip-live status          which services are alive, and which channels are watched
+    clip-live clip            "clip that!": cut a clip of the last moments now
+    clip-live keep ID         a good clip: move it to keep/ (the model learns from it)
+    clip-live drop ID         a bad clip: move it to drop/
+    clip-live retrain         learn from kept and dropped clips
+    clip-live model           list model versions, or go back to one
+    clip-live chat-spikes F   find chat spikes in a saved chat log
+    clip-live health SERVICE  for container health checks
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from launcher import control, learning
+from launcher.demo import DEMO_CHANNEL, DemoStream
+from launcher.mesh import run_mesh
+from shared.channels import channel_from_url
+from shared.contracts import check_channel
+from shared.embedded_redis import EmbeddedRedisError
+from shared.logs import setup_logging
+from shared.settings import Settings, SettingsError, load_settings
+
+COMMANDS = ("run", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
+            "chat-spikes", "health")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clip-live",
+        description="Clip Live watches a live stream and cuts a clip the moment it gets exciting.",
+        epilog="Settings come from CLIP_LIVE_* environment variables and config/settings.json; "
+               "see README.md. Each command has its own --help.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start every service and watch a stream",
+                         description="Start Redis (unless CLIP_LIVE_REDIS_URL is set) and every "
+                                     "service on this machine, then watch URL. Ctrl-C stops all.")
+    run.add_argument("url", nargs="?", help="a Twitch channel URL, any URL streamlink or FFmpeg "
+                                            "opens, or a local media file (none: a 3-minute "
+                                            "demo stream with its own chat, looped)")
+    run.add_argument("--channel", type=_channel, help="name for the channel (default: from URL)")
+    run.add_argument("--quality", default="best", help="stream quality for streamlink "
+                                                       "(default: best)")
+
+    watch = sub.add_parser("watch", help="watch one more stream with the running mesh",
+                           description="Ask the running mesh (see `clip-live run`) to watch URL "
+                                       "too. Several channels can be watched at once.")
+    watch.add_argument("url", help="a Twitch channel URL, any URL streamlink or FFmpeg opens, "
+                                   "or a local media file")
+    watch.add_argument("--channel", type=_channel, help="name for the channel (default: from URL)")
+    watch.add_argument("--quality", default="best", help="stream quality (default: best)")
+
+    unwatch = sub.add_parser("unwatch", help="stop watching a channel",
+                             description="Stop watching CHANNEL; its clips stay.")
+    unwatch.add_argument("channel", type=_channel)
+
+    status = sub.add_parser("status", help="show the health of every service",
+                            description="Show every service's heartbeat and every channel's "
+                                        "state. Exit code 0: all up; 3: a service is down; "
+                                        "1: no mesh found.")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    clip = sub.add_parser("clip", help='"clip that!": make a clip of the last moments now',
+                          description="Ask for a clip at the current moment: clip_pre seconds "
+                                      "before it and clip_post after (see settings).")
+    clip.add_argument("--channel", type=_channel, help="which channel (needed when several "
+                                                       "are watched)")
+    clip.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
+                      help="follow the job this long (default 120; 0: do not wait)")
+
+    for verdict, about in (("keep", "a good clip: move it into keep/"),
+                           ("drop", "a bad clip: move it into drop/")):
+        judged = sub.add_parser(verdict, help=about,
+                                description=f"{about[0].upper()}{about[1:]}. The nightly retrain "
+                                            "learns from the clips in keep/ and drop/.")
+        judged.add_argument("clip_id", help="the clip's id, e.g. demo-clip_20261121T045012Z")
+
+    learn = sub.add_parser("retrain", help="train the model on kept and dropped clips",
+                           description="Build labelled seconds from the events logs and the "
+                                       "keep/drop folders, train, score on held-out seconds, "
+                                       "and install the new model only if it is not worse.")
+    learn.add_argument("--nightly", action="store_true",
+                       help="stay running and retrain every night at CLIP_LIVE_RETRAIN_HOUR")
+
+    model = sub.add_parser("model", help="list model versions, or use another one",
+                           description="With no argument: list the installed model versions "
+                                       "(* marks the one in use). With VERSION: use that one; "
+                                       "a running fuser picks it up within seconds.")
+    model.add_argument("version", nargs="?", help="e.g. v0001")
+
+    spikes = sub.add_parser("chat-spikes", help="find the chat spikes in a saved chat log",
+                            description="Read a TwitchDownloader JSON export, or plain lines "
+                                        "`<unix time> <user>: <message>`, and print each spike "
+                                        "(time, strength) the live detector would find.")
+    spikes.add_argument("file", type=Path, help="the chat log")
+
+    health = sub.add_parser("health", help="exit 0 if SERVICE on this host is alive",
+                            description="For container health checks: exit 0 when SERVICE has a "
+                                        "live heartbeat from this host, else 1.")
+    health.add_argument("service", help="the service's name, e.g. ingest")
+    return parser
+
+
+def _channel(value: str) -> str:
+    try:
+        return check_channel(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        sys.exit(run_command(list(sys.argv[1:] if argv is None else argv)))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def run_command(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"clip-live: {err}", file=sys.stderr)
+        return 2
+    setup_logging("clip-live", level=settings.log_level, fmt=settings.log_format,
+                  secrets=settings.secrets())
+    try:
+        if args.command == "run":
+            return _run(settings, args.url, args.channel, args.quality)
+        if args.command == "watch":
+            name = args.channel or channel_from_url(args.url)
+            asyncio.run(control.start_monitoring(settings, args.url, name, args.quality))
+            print(f"asked the mesh to watch {args.url} as channel {name}")
+            return 0
+        if args.command == "unwatch":
+            asyncio.run(control.stop_monitoring(settings, args.channel))
+            print(f"asked the mesh to stop watching {args.channel}")
+            return 0
+        if args.command == "status":
+            status = asyncio.run(control.gather_status(settings))
+            if args.json:
+                print(control.status_json(status))
+            else:
+                control.print_status(status, sys.stdout)
+            return 3 if status["missing"] else 0
+        if args.command == "clip":
+            return int(asyncio.run(control.request_clip(settings, args.channel, args.wait,
+                                                        sys.stdout)))
+        if args.command in ("keep", "drop"):
+            return learning.judge_clip(settings, args.clip_id, args.command, sys.stdout)
+        if args.command == "retrain":
+            if args.nightly:
+                return learning.nightly(settings)
+            return learning.run_retrain(settings, sys.stdout)
+        if args.command == "model":
+            if args.version:
+                return learning.use_model(settings, args.version, sys.stdout)
+            return learning.list_models(settings, sys.stdout)
+        if args.command == "chat-spikes":
+            return _chat_spikes(settings, args.file)
+        if args.command == "health":
+            return 0 if asyncio.run(control.healthy_here(settings, args.service)) else 1
+    except (control.MeshNotFound, EmbeddedRedisError) as err:
+        print(f"clip-live: {err}", file=sys.stderr)
+        return 1
+    raise AssertionError(f"unknown command {args.command}")
+
+
+def _run(settings: Settings, url: str | None, channel: str | None, quality: str) -> int:
+    log = logging.getLogger("clip_live.cli")
+
+    def start_watching(watch_url: str, name: str) -> Callable[[str], None]:
+        def start(redis_url: str) -> None:
+            live = settings.model_copy(update={"redis_url": redis_url})
+            asyncio.run(control.start_monitoring(live, watch_url, name, quality))
+            log.info("watching %s as channel %s", watch_url, name)
+
+        return start
+
+    _show_dashboard(settings)
+    if url is not None:
+        return run_mesh(settings, start_watching(url, channel or channel_from_url(url)))
+    log.info("no URL given: playing the demo stream (a clip should appear in a few minutes)")
+    name = channel or DEMO_CHANNEL
+    with DemoStream(settings.data_dir.resolve() / "demo", channel=name) as demo:
+        return run_mesh(settings, start_watching(demo.url, name), demo.env())
+
+
+def clip_live_script(argv: list[str]) -> None:
+    """`python clip_live.py URL` is `clip-live run URL`; other commands pass through."""
+    if (argv and argv[0] in COMMANDS) or argv[:1] in (["-h"], ["--help"]):
+        main(argv)
+    main(["run", *argv])
+
+
+def _chat_spikes(settings: Settings, path: Path) -> int:
+    from services.chat.offline import ChatLogError, find_spikes, format_spikes
+
+    try:
+        print(format_spikes(find_spikes(path, settings), path))
+    except (OSError, ChatLogError) as err:
+        print(f"clip-live: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _show_dashboard(settings: Settings) -> None:
+    """Say where the dashboard is. The first time, make the API token and show it once, on the
+    terminal only (never in a log line); after that it stays in the data folder."""
+    from services.api.apitoken import ensure_api_token, token_path
+
+    where = f"http://{settings.api_host}:{settings.api_port}/"
+    if settings.api_token is not None:
+        print(f"dashboard: {where} (token: the CLIP_LIVE_API_TOKEN you set)")
+        return
+    data_dir = settings.data_dir.resolve()
+    first = not token_path(data_dir).exists()
+    token = ensure_api_token(data_dir)
+    if first:
+        print(f"dashboard: {where}?token={token}\n"
+              f"  (a new API token, kept in {token_path(data_dir)}; shown this once)")
+    else:
+        print(f"dashboard: {where} (API token in {token_path(data_dir)})")

@@ -1,0 +1,189 @@
+"""Start the whole mesh on this machine: Redis if needed, then one process per service.
+
+`run_mesh` is what `clip-live run` does. It writes where the mesh is (`mesh.json` in the data
+folder) so later commands can find it, restarts a service that crashes, and on Ctrl-C or SIGTERM
+stops every service, then Redis, and removes the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from shared.embedded_redis import EmbeddedRedis
+from shared.runtime import SUPERVISOR_PID_ENV
+from shared.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+SERVICES: tuple[str, ...] = (
+    "ingest", "audio_features", "motion", "asr", "semantic", "chat", "face", "fuser", "clipper",
+    "api",
+)
+"""Every service `clip-live run` starts, in start order."""
+
+STOP_GRACE_S = 15.0
+RESTART_MAX_WAIT_S = 30.0
+
+log = logging.getLogger("clip_live.mesh")
+
+
+@dataclass
+class MeshInfo:
+    """Where a running mesh is. Saved as `mesh.json` in the data folder."""
+
+    redis_url: str
+    data_dir: str
+    pid: int
+    started: float
+    embedded_redis: bool
+    services: list[str]
+
+
+def info_path(data_dir: Path) -> Path:
+    return data_dir / "mesh.json"
+
+
+def write_info(info: MeshInfo) -> None:
+    path = info_path(Path(info.data_dir))
+    path.write_text(json.dumps(asdict(info), indent=2))
+    path.chmod(0o600)  # The Redis URL may hold a password.
+
+
+def read_info(data_dir: Path) -> MeshInfo | None:
+    """The mesh running with this data folder, or None when none is."""
+    try:
+        info = MeshInfo(**json.loads(info_path(data_dir).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    return info if _alive(info.pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Child:
+    """One service process and its restart bookkeeping."""
+
+    name: str
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started: float = field(default=0.0)
+
+
+class Supervisor:
+    """Keeps one process per service running until told to stop."""
+
+    def __init__(self, services: tuple[str, ...], env: dict[str, str]) -> None:
+        self.children = [Child(name) for name in services]
+        self.env = env
+
+    def start(self, child: Child) -> None:
+        child.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{child.name}"], env=self.env,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        child.started = time.monotonic()
+        log.info("started %s (pid %d)", child.name, child.process.pid)
+
+    def start_all(self) -> None:
+        for child in self.children:
+            self.start(child)
+
+    def tend(self) -> None:
+        """Start again, with growing waits, any service that stopped by itself."""
+        now = time.monotonic()
+        for child in self.children:
+            proc = child.process
+            if proc is not None and proc.poll() is not None:
+                code = proc.returncode
+                child.process = None
+                if now - child.started > 60:
+                    child.restarts = 0  # It ran a good while: start the waits again from short.
+                wait = min(RESTART_MAX_WAIT_S, 0.5 * 2 ** child.restarts)
+                child.restarts += 1
+                child.next_start = now + wait
+                log.error("%s stopped with exit code %s; starting it again in %.1f s",
+                          child.name, code, wait)
+            if child.process is None and now >= child.next_start:
+                self.start(child)
+
+    def stop_all(self) -> None:
+        """Ask every service to stop, wait for them, and kill any that will not."""
+        running = [c.process for c in self.children if c.process and c.process.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in running:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("pid %d did not stop in time; killing it", proc.pid)
+                proc.kill()
+                proc.wait()
+
+
+def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = None,
+             extra_env: dict[str, str] | None = None) -> int:
+    """Run the mesh until Ctrl-C or SIGTERM. Returns the exit code."""
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    running = read_info(data_dir)
+    if running:
+        log.error("a mesh already runs with data folder %s (pid %d); stop it first",
+                  data_dir, running.pid)
+        return 1
+    stopping = {"now": False}
+
+    def ask_stop(signum: int, frame: FrameType | None) -> None:
+        stopping["now"] = True
+
+    old = {s: signal.signal(s, ask_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    redis = None if settings.redis_url else EmbeddedRedis(data_dir / "redis").start()
+    redis_url = settings.redis_url or (redis.url if redis else "")
+    if redis:
+        log.info("started an embedded redis-server at %s", redis_url)
+    env = dict(os.environ, CLIP_LIVE_REDIS_URL=redis_url, CLIP_LIVE_DATA_DIR=str(data_dir),
+               **{SUPERVISOR_PID_ENV: str(os.getpid())})
+    env.update(extra_env or {})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    supervisor = Supervisor(SERVICES, env)
+    write_info(MeshInfo(redis_url=redis_url, data_dir=str(data_dir), pid=os.getpid(),
+                        started=time.time(), embedded_redis=redis is not None,
+                        services=list(SERVICES)))
+    try:
+        supervisor.start_all()
+        if after_start:
+            after_start(redis_url)
+        log.info("Clip Live is running (data in %s). Press Ctrl-C to stop.", data_dir)
+        while not stopping["now"]:
+            supervisor.tend()
+            time.sleep(0.2)
+        log.info("stopping every service")
+    finally:
+        supervisor.stop_all()
+        if redis:
+            redis.stop()
+        info_path(data_dir).unlink(missing_ok=True)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    log.info("stopped")
+    return 0
