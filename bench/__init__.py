@@ -1,0 +1,1 @@
+"""Speed and memory numbers for Clip Live (`make bench`). Never part of the tests."""
