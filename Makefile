@@ -1,0 +1,64 @@
+# Clip Live. `make run` and `make test` set everything up on a fresh machine first.
+#   make run [URL=https://twitch.tv/somebody]   start the whole mesh and watch a stream
+#   make test                                    run every test
+#   make lint                                    ruff + mypy
+#   make bench                                   speed and memory numbers
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-done
+RUN_PACKAGES := ffmpeg redis-server
+TEST_PACKAGES := espeak-ng sox chromium
+URL ?=
+TORCH_VERSION := 2.13.0
+# Where pip finds a CPU-only torch. Empty here (this machine has it locally); elsewhere use
+# make TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_INDEX ?=
+
+.PHONY: run test lint bench setup run-packages test-packages apt-install clean
+
+run: setup
+	$(BIN)/clip-live run $(URL)
+
+test: setup test-packages
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: setup
+	$(BIN)/python -m bench
+
+setup: run-packages $(STAMP)
+
+# Debian packages the services (and the tests) call as programs. Installed only when missing.
+run-packages:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(RUN_PACKAGES)"
+
+test-packages:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_PACKAGES)"
+
+apt-install:
+	@missing=""; \
+	for tool in $(PACKAGES); do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first: a plain `torch` pulls gigabytes of CUDA packages.
+	$(BIN)/pip show torch >/dev/null 2>&1 || $(BIN)/pip install -q torch==$(TORCH_VERSION) $(TORCH_INDEX)
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
