@@ -77,6 +77,9 @@ class ChannelLeases:
         return value.decode() if value else None
 
 
+RECANCEL_S = 8.0
+"""A channel task gets this long to end after its cancel (it may be handing over media)."""
+
 ChannelRunner = Callable[[str], Coroutine[Any, Any, None]]
 
 
@@ -101,8 +104,8 @@ async def own_channels(
                 log.warning("cannot tend channel leases: %s", err)
             await sleep_unless(stop, period)
     finally:
-        for channel in list(tasks):
-            await _drop(leases, channel, tasks)
+        # Stop them all at once: each may take a few seconds to hand over its last media.
+        await asyncio.gather(*(_drop(leases, channel, tasks) for channel in list(tasks)))
 
 
 async def _tend(
@@ -111,8 +114,6 @@ async def _tend(
 ) -> None:
     for channel, task in list(tasks.items()):
         if channel not in wanted or task.done():
-            if task.done() and not task.cancelled() and task.exception():
-                log.error("channel task failed: %r", task.exception(), extra={"channel": channel})
             await _drop(leases, channel, tasks)
         elif not await leases.renew(channel):
             log.warning("lost the lease; another worker owns it now", extra={"channel": channel})
@@ -128,7 +129,23 @@ async def _drop(
 ) -> None:
     task = tasks.pop(channel)
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await _wait_ended(task, channel)
     if release:
         with contextlib.suppress(*REDIS_DOWN):  # If not, the lease runs out by itself.
             await leases.release(channel)
+
+
+async def _wait_ended(task: asyncio.Task[None], channel: str) -> None:
+    """Wait for a cancelled channel task to end. On Python 3.11 a cancel can get lost (when it
+    lands just as a wait inside the task ends), so a task still running after `RECANCEL_S`
+    is cancelled again, with a warning."""
+    try:
+        while not (await asyncio.wait({task}, timeout=RECANCEL_S))[0]:
+            log.warning("the channel task still runs %.0f s after its cancel; cancelling again",
+                        RECANCEL_S, extra={"channel": channel})
+            task.cancel()
+    except asyncio.CancelledError:
+        task.cancel()  # We are cancelled ourselves: the channel task must not outlive us.
+        raise
+    if not task.cancelled() and task.exception():
+        log.error("channel task failed: %r", task.exception(), extra={"channel": channel})

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import time
 
+import pytest
 from redis.asyncio import Redis
 
-from shared.leases import ChannelLeases
-from tests.support import PYTHON, child_env
+from shared import leases as leases_module
+from shared.leases import ChannelLeases, own_channels
+from tests.support import PYTHON, child_env, wait_until
 
 
 async def test_only_one_instance_holds_a_lease(redis_client: Redis) -> None:
@@ -63,3 +66,47 @@ async def test_a_replica_takes_over_when_the_owner_is_killed(
         for proc in procs.values():
             proc.kill()
             proc.wait()
+
+
+async def test_stopping_ends_every_channel_at_once_and_gives_the_leases_back(
+    redis_client: Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(leases_module, "RECANCEL_S", 0.3)
+    leases = ChannelLeases(redis_client, "face", "me", ttl_s=3.0)
+    stop = asyncio.Event()
+    began_ending: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    cancels: dict[str, int] = {}
+
+    async def run_channel(channel: str) -> None:
+        """A channel that needs a moment to hand over its work when cancelled. The one called
+        "deaf" acts as if its first cancel got lost and goes on working."""
+        cancels[channel] = 0
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancels[channel] += 1
+                if channel == "deaf" and cancels[channel] == 1:
+                    continue
+                began_ending[channel] = time.monotonic()
+                await asyncio.shield(asyncio.sleep(0.2))
+                ended[channel] = time.monotonic()
+                raise
+
+    async def wanted() -> list[str]:
+        return ["a", "b", "deaf"]
+
+    owner = asyncio.create_task(own_channels(leases, wanted, run_channel, stop))
+    await wait_until(lambda: len(cancels) == 3, 5, "all three channels running")
+    caplog.set_level(logging.WARNING, logger="clip_live.leases")
+    stop.set()
+    await asyncio.wait_for(owner, 5)
+    assert set(ended) == {"a", "b", "deaf"}
+    # At once: "b" began to end before "a" had finished ending.
+    assert began_ending["b"] < ended["a"] and began_ending["a"] < ended["b"]
+    # The lost cancel was sent again, and said so.
+    assert cancels == {"a": 1, "b": 1, "deaf": 2}
+    assert any("cancelling again" in r.getMessage() and getattr(r, "channel", "") == "deaf"
+               for r in caplog.records)
+    assert [await leases.owner(c) for c in ("a", "b", "deaf")] == [None, None, None]
