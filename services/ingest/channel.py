@@ -201,7 +201,8 @@ class ChannelTask:
         await self._set_state(self.state_name, self.detail, publish=False)
 
     async def still_wanted(self) -> bool:
-        return await self._still_current()
+        # The stop flag is checked too, so the channel ends even if its cancel got lost.
+        return not self.ctx.stop.is_set() and await self._still_current()
 
     # ---- Helpers ------------------------------------------------------------------------------
 

@@ -32,6 +32,9 @@ log = logging.getLogger("clip_live.ingest.connection")
 LIST_POLL_S = 0.25
 CHECK_EVERY_S = 1.0
 STOP_GRACE_S = 5.0
+"""How long FFmpeg gets to end by itself once asked to stop, before it is killed."""
+LAST_LIST_S = 1.0
+"""At least this long to publish the segments FFmpeg listed last."""
 
 
 class Sink(Protocol):
@@ -46,7 +49,8 @@ class Sink(Protocol):
     async def segment(self, seq: int, t: float, dur: float, name: str, wall: float) -> None: ...
 
     async def still_wanted(self) -> bool:
-        """False when the channel was stopped or restarted: then the connection ends."""
+        """False when the channel was stopped or restarted, or ingest is stopping: then the
+        connection ends."""
         ...
 
 
@@ -130,6 +134,8 @@ class _Run:
         done = asyncio.Event()
         lister = self._lister = asyncio.create_task(self._follow_list(done))
         cancelled = False
+        # All the ending shares one deadline, so a stop never takes much longer than it.
+        deadline = 0.0
         try:
             await self._read_audio()
         except asyncio.CancelledError:
@@ -137,12 +143,14 @@ class _Run:
             # let FFmpeg finish its last segment and hand over what is left, then stop.
             cancelled = True
             self._stop("ingest stopped running this channel")
-            await self._drain()
+            deadline = time.monotonic() + STOP_GRACE_S
+            await self._drain(deadline)
         finally:
-            done.set()
-        await self.proc.finish(STOP_GRACE_S)
+            done.set()  # FFmpeg has closed its output: read the segment list one last time.
+        deadline = deadline or time.monotonic() + STOP_GRACE_S
+        await self.proc.finish(_left(deadline))
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5.0):
+            async with asyncio.timeout(max(_left(deadline), LAST_LIST_S)):
                 await asyncio.shield(lister)
         if not lister.done():
             lister.cancel()
@@ -191,7 +199,7 @@ class _Run:
                 next_check = now + CHECK_EVERY_S
                 if not await self.sink.still_wanted():
                     self.unwanted = True
-                    self._stop("the channel was stopped or restarted")
+                    self._stop("the channel was stopped or restarted, or ingest is stopping")
                     stop_asked = now
 
     async def _take(self, data: bytes) -> None:
@@ -202,11 +210,11 @@ class _Run:
         if chunks:
             await self.sink.audio(chunks, time.time())
 
-    async def _drain(self) -> None:
-        """After asking FFmpeg to stop: take the PCM it still gives, until it ends."""
-        deadline = time.monotonic() + STOP_GRACE_S
+    async def _drain(self, deadline: float) -> None:
+        """After asking FFmpeg to stop: take the PCM it still gives, until it ends (or it is
+        killed at `deadline`)."""
         while time.monotonic() < deadline:
-            data = await self.proc.read(0.5)
+            data = await self.proc.read(min(0.5, _left(deadline)))
             if data == b"":
                 return
             if data:
@@ -258,6 +266,11 @@ class _Run:
             if seq >= self.plan.start_number and seq not in self.listed:
                 path.unlink(missing_ok=True)
         return highest + 1
+
+
+def _left(deadline: float) -> float:
+    """Seconds until `deadline` (a little more than none, so waits stay valid)."""
+    return max(0.05, deadline - time.monotonic())
 
 
 def _read_from(path: Path, offset: int) -> tuple[str, int]:

@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -51,9 +52,21 @@ async def running_ingest(settings: Settings, name: str = "ingest") -> AsyncItera
     finally:
         ctx.stop.set()
         try:
-            await asyncio.wait_for(task, 15)
+            await _ended(task, 15)
         finally:
             await bus.close()
+
+
+async def _ended(task: asyncio.Task[None], within_s: float) -> None:
+    """Wait for the service to end. If it does not, say where every task is stuck (to stderr,
+    which pytest shows), then cancel it and fail."""
+    if not (await asyncio.wait({task}, timeout=within_s))[0]:
+        for other in asyncio.all_tasks():
+            other.print_stack(file=sys.stderr)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise AssertionError(f"the ingest service did not stop within {within_s:g} s")
+    task.result()
 
 
 async def command(bus: Bus, channel: str, action: str, url: str = "") -> None:
