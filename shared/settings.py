@@ -144,6 +144,15 @@ class Settings(BaseSettings):
     )
     chat_irc_port: int = Field(default=6697, ge=1, le=65_535, description="Its port.")
     chat_irc_tls: bool = Field(default=True, description="Talk to the chat server over TLS.")
+    chat_source: Literal["irc", "eventsub"] = Field(
+        default="irc",
+        description="Where chat comes from: Twitch IRC (no account needed), or EventSub through "
+                    "twitchio (needs twitch_client_id, twitch_client_secret and a user "
+                    "twitch_token with the user:read:chat scope).",
+    )
+    twitch_client_id: str = Field(
+        default="", description="Client id of your Twitch app (EventSub chat only)."
+    )
     chat_nick: str = Field(
         default="",
         description="Twitch login that owns twitch_token. Empty: read chat anonymously "
@@ -329,11 +338,19 @@ class Settings(BaseSettings):
     twitch_token: SecretStr | None = Field(
         default=None, description="Twitch OAuth token for chat (unset: read chat anonymously)."
     )
+    twitch_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of your Twitch app (EventSub chat only)."
+    )
+    twitch_refresh_token: SecretStr | None = Field(
+        default=None,
+        description="Refresh token of twitch_token, so EventSub chat can renew it (optional).",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token the API asks for on changes."
     )
 
-    @field_validator("redis_url", "twitch_token", "api_token", mode="before")
+    @field_validator("redis_url", "twitch_token", "twitch_client_secret", "twitch_refresh_token",
+                     "api_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """`CLIP_LIVE_API_TOKEN=` (empty, as compose passes an unset variable) means unset."""
@@ -347,6 +364,10 @@ class Settings(BaseSettings):
             raise ValueError("reconnect_max_s must not be smaller than reconnect_min_s")
         if self.retention_s < 2 * self.segment_s:
             raise ValueError("retention_s must hold at least two segments (2 x segment_s)")
+        if self.chat_source == "eventsub" and not (
+                self.twitch_client_id and self.twitch_client_secret and self.twitch_token):
+            raise ValueError("chat_source eventsub needs twitch_client_id, twitch_client_secret "
+                             "and twitch_token")
         return self
 
     @property
@@ -356,7 +377,9 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so the logs can blank them out."""
-        found = [s.get_secret_value() for s in (self.twitch_token, self.api_token) if s]
+        secrets = (self.twitch_token, self.twitch_client_secret, self.twitch_refresh_token,
+                   self.api_token)
+        found = [s.get_secret_value() for s in secrets if s]
         password = _url_password(self.redis_url)
         if password:
             found.append(password)
@@ -460,6 +483,6 @@ def load_settings(**overrides: Any) -> Settings:
         env_name = ENV_PREFIX + field.upper()
         where = env_name if env_name in os.environ else field
         shown = os.environ.get(env_name) if env_name in os.environ else first.get("input")
-        if "token" in field:
+        if "token" in field or "secret" in field:
             shown = "***"
         raise SettingsError(f"bad setting {where}={shown!r}: {first['msg']}") from None

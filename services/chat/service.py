@@ -3,7 +3,8 @@
 Chat is stateful per channel (a connection and a baseline), so channels are owned through
 leases: each replica reads the chat of the channels it owns. For each channel:
 
-- the IRC client (`client.py`) stays connected and hands over every line;
+- the chat reader stays connected and hands over every message: the IRC client
+  (`client.py`), or the EventSub client (`eventsub.py`) when `chat_source` says so;
 - each message goes to the detector (`detector.py`, by Twitch's `tmi-sent-ts`) and to the
   session's chat log (`chatlog.py`);
 - four times a second, the seconds that are over (plus `chat_lateness_s` for late lines) are
@@ -18,17 +19,21 @@ from __future__ import annotations
 import asyncio
 import time
 
+from pydantic import SecretStr
+
 from shared.bus import REDIS_DOWN
 from shared.channels import ACTIVE_STATES, all_states
 from shared.contracts import ChannelState, ChatSecond
 from shared.leases import own_channels
 from shared.runtime import ServiceContext
+from shared.settings import Settings
 from shared.streams import CHAT
 
 from .chatlog import ChatRecorder, log_path
 from .client import IrcEndpoint, TwitchIrcClient, cancel_pending
 from .detector import ChatDetector, DetectorConfig, SecondStats, ServerClock
-from .irc import ChatMessage, IrcMessage, to_event, twitch_login
+from .eventsub import EventSubChatClient, EventSubLogin
+from .irc import ChatMessage, ChatNotice, IrcMessage, to_event, twitch_login
 
 TICK_S = 0.25
 STATE_EVERY_S = 1.0
@@ -54,6 +59,15 @@ async def main(ctx: ServiceContext) -> None:
     await own_channels(ctx.leases(), wanted, run_channel, ctx.stop)
 
 
+def eventsub_login(settings: Settings) -> EventSubLogin:
+    """The Twitch app and user the EventSub reader logs in with (settings checked they are set)."""
+    def secret(value: SecretStr | None) -> str:
+        return value.get_secret_value() if value else ""
+
+    return EventSubLogin(settings.twitch_client_id, secret(settings.twitch_client_secret),
+                         secret(settings.twitch_token), secret(settings.twitch_refresh_token))
+
+
 def stream_t(state: ChannelState, wall: float) -> float:
     """Stream time at Unix time `wall`, through the session's mapping."""
     return state.t + (wall - state.wall)
@@ -74,19 +88,8 @@ class ChannelChat:
         self.done: list[SecondStats] = []  # closed seconds not published yet
 
     async def run(self) -> None:
-        settings = self.ctx.settings
         await self._wait_state()
-        token = settings.twitch_token.get_secret_value() if settings.twitch_token else None
-        assert self.state is not None
-        irc_channel = twitch_login(self.state.url) or self.channel
-        client = TwitchIrcClient(
-            IrcEndpoint(settings.chat_irc_host, settings.chat_irc_port, settings.chat_irc_tls),
-            irc_channel, self.on_line, self.on_link,
-            nick=settings.chat_nick, token=token if settings.chat_nick else None,
-            retry_min_s=settings.reconnect_min_s, retry_max_s=settings.reconnect_max_s,
-            ping_s=settings.chat_ping_s,
-        )
-        reading = asyncio.create_task(client.run(), name=f"chat-irc:{self.channel}")
+        reading = asyncio.create_task(self._reader().run(), name=f"chat:{self.channel}")
         last_state = time.monotonic()
         try:
             while not cancel_pending():
@@ -104,15 +107,39 @@ class ChannelChat:
             if self.recorder:
                 self.recorder.close()
 
-    # ---- Called by the client, for each line and each change of connection --------------------
+    def _reader(self) -> TwitchIrcClient | EventSubChatClient:
+        """The chat reader the settings ask for, for the Twitch login in the channel's URL."""
+        settings = self.ctx.settings
+        assert self.state is not None
+        login = twitch_login(self.state.url) or self.channel
+        retry_min_s, retry_max_s = settings.reconnect_min_s, settings.reconnect_max_s
+        if settings.chat_source == "eventsub":
+            return EventSubChatClient(
+                eventsub_login(settings), login, self.on_event, self.on_link,
+                retry_min_s=retry_min_s, retry_max_s=retry_max_s,
+                clock=lambda: self.clock.now(time.time()))
+        token = settings.twitch_token.get_secret_value() if settings.twitch_token else None
+        return TwitchIrcClient(
+            IrcEndpoint(settings.chat_irc_host, settings.chat_irc_port, settings.chat_irc_tls),
+            login, self.on_line, self.on_link,
+            nick=settings.chat_nick, token=token if settings.chat_nick else None,
+            retry_min_s=retry_min_s, retry_max_s=retry_max_s, ping_s=settings.chat_ping_s,
+        )
+
+    # ---- Called by the reader, for each line and each change of connection --------------------
 
     def on_line(self, msg: IrcMessage) -> None:
+        """An IRC line: a message or notice goes on to `on_event`."""
         arrived = time.time()
         event = to_event(msg, fallback_ts=self.clock.now(arrived))
         if event is None:
             return
         if "tmi-sent-ts" in msg.tags:
             self.clock.saw(event.ts, arrived)
+        self.on_event(event)
+
+    def on_event(self, event: ChatMessage | ChatNotice) -> None:
+        """A chat message or notice, from either reader: count it and record it."""
         if isinstance(event, ChatMessage):
             self.detector.add_message(event.ts, event.user, event.text, len(event.emotes))
             if self.recorder:

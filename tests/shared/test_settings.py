@@ -79,6 +79,29 @@ def test_a_secret_is_not_shown_in_the_error(monkeypatch: pytest.MonkeyPatch) -> 
     assert "hunter2" not in str(err.value)
 
 
+def test_eventsub_chat_needs_the_twitch_app_and_a_user_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLIP_LIVE_CHAT_SOURCE", "eventsub")
+    monkeypatch.setenv("CLIP_LIVE_TWITCH_CLIENT_ID", "abc123")
+    monkeypatch.setenv("CLIP_LIVE_TWITCH_CLIENT_SECRET", "s3cret-app-value")
+    with pytest.raises(SettingsError, match="needs twitch_client_id, twitch_client_secret and "
+                                            "twitch_token"):
+        load_settings()
+    monkeypatch.setenv("CLIP_LIVE_TWITCH_TOKEN", "user-token-value")
+    monkeypatch.setenv("CLIP_LIVE_TWITCH_REFRESH_TOKEN", "refresh-value")
+    settings = load_settings()
+    assert settings.chat_source == "eventsub"
+    # Every secret is known to the logs, so they can blank it out.
+    assert {"s3cret-app-value", "user-token-value", "refresh-value"} <= set(settings.secrets())
+
+
+def test_an_unknown_chat_source_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLIP_LIVE_CHAT_SOURCE", "smoke-signals")
+    with pytest.raises(SettingsError, match="CLIP_LIVE_CHAT_SOURCE='smoke-signals'"):
+        load_settings()
+
+
 @pytest.mark.parametrize("argv", [["status"], ["run"]])
 def test_the_cli_prints_one_line_and_exits_2_on_a_bad_setting(argv: list[str], tmp_path: Path
                                                                ) -> None:
