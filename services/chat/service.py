@@ -42,7 +42,7 @@ STATE_EVERY_S = 1.0
 async def main(ctx: ServiceContext) -> None:
     """Own as many watched channels as we can and read their chat."""
     settings = ctx.settings
-    if settings.twitch_token and not settings.chat_nick:
+    if settings.chat_source == "irc" and settings.twitch_token and not settings.chat_nick:
         ctx.log.warning("twitch_token is set but chat_nick is empty: reading chat anonymously")
 
     async def wanted() -> list[str]:

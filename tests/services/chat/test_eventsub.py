@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 import twitchio
+from pydantic import SecretStr
+from redis.asyncio import Redis
 from twitchio.eventsub import websockets
 from twitchio.http import Route
 
+from services.chat.chatlog import log_path
 from services.chat.eventsub import EventSubChatClient, EventSubLogin, message_from, notice_from
 from services.chat.irc import ChatMessage, ChatNotice, Emote, parse_line, to_event
+from services.chat.service import main
+from shared.bus import Bus
+from shared.channels import save_state
+from shared.contracts import ChannelState, ChatSecond
+from shared.runtime import ServiceContext
+from shared.settings import Settings
+from shared.streams import CHAT
 from tests.services.chat.eventsub_payloads import chat_message, notice
 from tests.services.chat.eventsub_server import (
     CLIENT_ID,
@@ -117,3 +128,42 @@ async def test_the_client_subscribes_reads_and_rides_out_a_dropped_socket(
     assert not any(secret in r.getMessage() for r in caplog.records
                    for secret in ("app-secret-value", USER_TOKEN)
                    if r.name.startswith("clip_live"))
+
+
+@pytest.mark.timeout(60)
+async def test_the_chat_service_reads_eventsub_when_set(
+    twitch: EventSubServer, settings: Settings, bus: Bus, redis_client: Redis,
+) -> None:
+    chat_settings = settings.model_copy(update={
+        "chat_source": "eventsub", "twitch_client_id": CLIENT_ID,
+        "twitch_client_secret": SecretStr("app-secret-value"),
+        "twitch_token": SecretStr(USER_TOKEN), "reconnect_min_s": 0.1, "lease_ttl_s": 5.0})
+    began = time.time() - 60
+    await save_state(redis_client, ChannelState(
+        channel="main", session="s1", state="live", t=0.0, wall=began,
+        url="https://www.twitch.tv/streamer"))
+    ctx = ServiceContext(name="chat", settings=chat_settings, bus=bus,
+                         log=logging.getLogger("clip_live.chat"))
+    service = asyncio.create_task(main(ctx))
+    try:
+        await wait_until(lambda: len(twitch.subscriptions) == 2, 20, "the service subscribed")
+        sent_at = time.time()
+        for i in range(5):
+            await twitch.send("channel.chat.message", chat_message(f"fan{i}", [("hi", None)]))
+        await twitch.send("channel.chat.notification", notice("raid"))
+
+        async def counted() -> list[ChatSecond]:
+            found = [d.message for d in await bus.read(CHAT, channel="main", count=10_000)]
+            return found if sum(s.messages for s in found) == 5 and any(
+                s.suppressed for s in found) else []
+
+        seconds = await wait_until(counted, 20, "five messages and a raid counted")
+    finally:
+        ctx.stop.set()
+        await asyncio.wait_for(service, 15)
+    # Seconds are stamped on the session's clock, from when the events arrived.
+    busy = [s for s in seconds if s.messages]
+    assert all(sent_at - 1 <= s.wall <= sent_at + 3 for s in busy)
+    assert all(abs(s.t - (s.wall - began)) < 1e-6 for s in seconds)
+    logged = log_path(chat_settings.data_dir, "main", "s1").read_text()
+    assert logged.count(": hi") == 5 and "* raid raider" in logged
