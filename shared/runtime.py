@@ -94,14 +94,23 @@ async def run_service(name: str, main: ServiceMain, settings: Settings | None = 
     log.info("started", extra={"instance": ctx.instance, "redis": redact_url(settings.redis_url)})
     helpers = [asyncio.create_task(_heartbeat(ctx)), asyncio.create_task(_watch_supervisor(ctx))]
     work = asyncio.create_task(main(ctx))
-    code = await _wait_work(ctx, work)
-    for helper in helpers:
-        helper.cancel()
-    await asyncio.gather(*helpers, return_exceptions=True)
-    with contextlib.suppress(*REDIS_DOWN):
-        await bus.redis.delete(heartbeat_key(name, ctx.instance))
-    await bus.close()
-    log.info("stopped", extra={"exit_code": code})
+    code = 0
+    try:
+        code = await _wait_work(ctx, work)
+    except asyncio.CancelledError:
+        # Cancelled from outside (a test, a program that runs us): stop the work the gentle
+        # way, as a signal would, so it hands over what it holds; then go on cancelling.
+        ctx.stop.set()
+        await _wait_work(ctx, work)
+        raise
+    finally:
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        with contextlib.suppress(*REDIS_DOWN):
+            await bus.redis.delete(heartbeat_key(name, ctx.instance))
+        await bus.close()
+        log.info("stopped", extra={"exit_code": code})
     return code
 
 
