@@ -103,6 +103,12 @@ def pins_key(channel: str) -> str:
     return f"{ROOT}:ch:{check_channel(channel)}:pins"
 
 
+def fuser_handover_key(channel: str) -> str:
+    """Where a stopping fuser leaves `<session> <first open second>` for the next owner, so
+    the seconds it already wrote are not written twice."""
+    return f"{ROOT}:ch:{check_channel(channel)}:fuser-handover"
+
+
 CHANNELS_KEY = f"{ROOT}:channels"
 """A hash: channel -> its latest ChannelState (JSON). The list of channels being watched."""
 

@@ -22,6 +22,7 @@ the event loop free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,7 +32,7 @@ from services.face.aggregate import FrameFaces, SecondBuffer, SecondSummary
 from services.face.analyse import FoundFace, FrameError, Picture, analyse_picture, decode_jpeg
 from services.face.backends import EmotionModel, choose_model
 from services.face.camera import CAMERA_FPS, CameraClock, CameraError, open_camera, read_frame
-from shared.bus import Delivery, sleep_unless
+from shared.bus import REDIS_DOWN, Delivery, sleep_unless
 from shared.channels import all_states
 from shared.contracts import FaceBox, FaceFrame, FaceSecond, Frame
 from shared.leases import own_channels
@@ -111,11 +112,18 @@ class FaceWorker:
                 if buffer.has_open and time.monotonic() - last_frame >= idle:
                     await self.publish_seconds(channel, buffer.close_all())
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(close_idle())
-            group.create_task(self.ctx.bus.consume(
-                {FRAMES.stream(channel): FRAMES}, self.ctx.name, self.ctx.consumer_name(),
-                handle, self.ctx.stop))
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(close_idle())
+                group.create_task(self.ctx.bus.consume(
+                    {FRAMES.stream(channel): FRAMES}, self.ctx.name, self.ctx.consumer_name(),
+                    handle, self.ctx.stop))
+        finally:
+            # Stopping (or the channel moved on): the seconds still open go out with the
+            # frames they have, so none is lost.
+            if buffer.has_open:
+                with contextlib.suppress(*REDIS_DOWN):
+                    await self.publish_seconds(channel, buffer.close_all())
 
     async def run_camera(self, device: str, channel: str) -> None:
         """Read the local camera at CAMERA_FPS until stopped; reopen it when it fails."""

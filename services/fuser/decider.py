@@ -109,6 +109,17 @@ class ChannelFuser:
         self._judge_chat(out)
         return out
 
+    def resume(self, session: str, closed_until: int) -> None:
+        """Go on after another fuser of the same session wrote every second before
+        `closed_until`: messages for those seconds now count as late."""
+        self.session = session
+        self.buckets.closed_until = max(self.buckets.closed_until, closed_until)
+
+    @property
+    def closed_until(self) -> int:
+        """The first second not written yet."""
+        return self.buckets.closed_until
+
     def finish(self) -> Outputs:
         """The stream ended: close everything still open."""
         out = Outputs()

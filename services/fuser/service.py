@@ -11,14 +11,15 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.fuser.buckets import Signal
 from services.fuser.decider import ChannelFuser, FuserConfig, Outputs
 from services.fuser.events_log import append_rows
 from services.fuser.model import LoadedModel, ModelStore
-from shared.bus import Delivery, sleep_unless
-from shared.channels import active_channels
+from shared.bus import REDIS_DOWN, Delivery, sleep_unless
+from shared.channels import active_channels, current_state
 from shared.leases import own_channels
 from shared.runtime import ServiceContext
 from shared.settings import Settings
@@ -32,10 +33,13 @@ from shared.streams import (
     SEMANTIC,
     SPIKES,
     Topic,
+    fuser_handover_key,
 )
 
 SIGNAL_TOPICS: tuple[Topic[Any], ...] = (AUDIO_FEATURES, MOTION, SEMANTIC, CHAT, FACE)
 MODEL_CHECK_S = 2.0
+HANDOVER_TTL_S = 24 * 3600
+"""A hand-over older than this is of no use (the session has long moved on)."""
 
 
 def config_from(settings: Settings) -> FuserConfig:
@@ -95,10 +99,12 @@ async def main(ctx: ServiceContext) -> None:
             fuser.add(delivery.message)
             await publish(fuser.step())
 
+        await _take_over(ctx, fuser)
         try:
             await ctx.bus.consume(streams, ctx.name, ctx.consumer_name(), handle, ctx.stop)
         finally:
             fusers.pop(channel, None)
+            await _hand_over(ctx, fuser, publish)
 
     async def watch_model() -> None:
         while not ctx.stop.is_set():
@@ -113,3 +119,39 @@ async def main(ctx: ServiceContext) -> None:
 
 
     await asyncio.gather(own_channels(ctx.leases(), wanted, run_channel, ctx.stop), watch_model())
+
+
+async def _take_over(ctx: ServiceContext, fuser: ChannelFuser) -> None:
+    """If the fuser before us (a restart, or another replica) left where it stopped, and it
+    was in the channel's current session, go on from there."""
+    try:
+        state = await current_state(ctx.bus.redis, fuser.channel)
+        left: Any = await ctx.bus.redis.get(fuser_handover_key(fuser.channel))
+    except REDIS_DOWN as err:
+        ctx.log.warning("cannot read the last fuser's hand-over: %s", err,
+                        extra={"channel": fuser.channel})
+        return
+    session, _, until = (left.decode() if left else "").partition(" ")
+    if state is not None and session == state.session and until.isdigit():
+        fuser.resume(session, int(until))
+        ctx.log.info("going on from t=%s, where the last fuser stopped", until,
+                     extra={"channel": fuser.channel})
+
+
+async def _hand_over(ctx: ServiceContext, fuser: ChannelFuser,
+                     publish: Callable[[Outputs], Awaitable[None]]) -> None:
+    """We stop owning the channel: write the seconds still open (with what came so far;
+    what is missing is marked missing), and say where we stopped for the next owner."""
+    extra = {"channel": fuser.channel}
+    try:
+        out = fuser.finish()
+        await publish(out)
+        if fuser.session:
+            await ctx.bus.redis.set(fuser_handover_key(fuser.channel),
+                                    f"{fuser.session} {fuser.closed_until}", ex=HANDOVER_TTL_S)
+    except REDIS_DOWN as err:
+        ctx.log.warning("could not hand over the open seconds: %s", err, extra=extra)
+        return
+    if out.rows:
+        ctx.log.info("wrote the %d second(s) still open before stopping", len(out.rows),
+                     extra=extra)

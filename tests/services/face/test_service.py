@@ -38,6 +38,10 @@ async def face_frames(bus: Bus, channel: str) -> list[FaceFrame]:
     return [d.message for d in await bus.read(FACE_FRAMES, channel=channel, count=1000)]
 
 
+async def _frames_done(bus: Bus, channel: str, count: int) -> bool:
+    return len(await face_frames(bus, channel)) >= count
+
+
 @pytest.mark.timeout(120)
 async def test_a_stream_of_a_smiling_face_gives_happy_seconds(
         settings: Settings, bus: Bus, redis_client: Redis, tmp_path: Path) -> None:
@@ -106,3 +110,22 @@ async def test_bad_frames_are_skipped_with_a_log_line(
     assert [(s.t, s.present, s.dominant) for s in await face_seconds(bus, "bad")] == [
         (1.0, True, "happy"), (2.0, False, "")]
     assert seconds[1].emotions == {} and seconds[1].excitement == 0.0
+
+
+@pytest.mark.timeout(60)
+async def test_seconds_still_open_go_out_when_the_worker_stops(
+        settings: Settings, bus: Bus, redis_client: Redis) -> None:
+    await register(redis_client, "open", "s1")
+    # Nothing closes by itself here: a long lateness and a long idle wait.
+    patient = settings.model_copy(update={"face_lateness_s": 30.0, "face_idle_close_s": 300.0})
+    async with running(patient, face=face_main):
+        for t in (0.0, 0.5, 1.0):
+            await bus.publish(FRAMES, Frame(channel="open", session="s1", t=t, dur=0.0,
+                                            wall=1000 + t, width=512, height=512),
+                              channel="open", blobs={"jpeg": jpeg(astronaut())})
+        await wait_until(lambda: _frames_done(bus, "open", 3), 30, "three frames looked at")
+        assert await face_seconds(bus, "open") == []
+    # Stopped: both seconds went out, with the frames they had.
+    seconds = await face_seconds(bus, "open")
+    assert [(s.t, s.present, s.dominant) for s in seconds] == [(0.0, True, "happy"),
+                                                              (1.0, True, "happy")]

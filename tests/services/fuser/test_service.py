@@ -7,21 +7,37 @@ import asyncio
 import csv
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from services.fuser import service
+from services.fuser.buckets import SIGNAL_NAMES
 from services.fuser.events_log import EVENT_COLUMNS
 from services.fuser.model import ModelStore, prior_model
 from shared.bus import Bus
 from shared.channels import save_state
-from shared.contracts import ChannelState
+from shared.contracts import ChannelState, Motion
 from shared.runtime import run_service
 from shared.settings import Settings
-from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES
+from shared.streams import (
+    AUDIO_FEATURES,
+    CHAT,
+    CLIP_REQUESTS,
+    EVENTS,
+    FACE,
+    MOTION,
+    SEMANTIC,
+    SPIKES,
+    Topic,
+    fuser_handover_key,
+)
 from tests.services.fuser.scenario import CHANNEL, SESSION, stream
 from tests.support import wait_until
+
+SIGNALS: dict[str, Topic[Any]] = {"audio": AUDIO_FEATURES, "motion": MOTION,
+                                  "semantic": SEMANTIC, "chat": CHAT, "face": FACE}
 
 
 @pytest.mark.timeout(90)
@@ -32,14 +48,7 @@ async def test_signals_in_one_clip_job_out_and_events_csv(
                                                 url="demo", wall=time.time()))
     task = asyncio.create_task(run_service("fuser", service.main, settings))
     try:
-        from services.fuser.buckets import SIGNAL_NAMES
-        from shared.streams import AUDIO_FEATURES, CHAT, FACE, MOTION, SEMANTIC
-
-        topics = {"audio": AUDIO_FEATURES, "motion": MOTION, "semantic": SEMANTIC,
-                  "chat": CHAT, "face": FACE}
-        for message in stream(seconds=100, moment=60):
-            topic = topics[SIGNAL_NAMES[type(message)]]
-            await bus.publish(topic, message, channel=CHANNEL)  # type: ignore[arg-type]
+        await _publish(bus, stream(seconds=100, moment=60))
 
         async def rows_done() -> bool:
             return await redis_client.xlen(EVENTS.stream(CHANNEL)) >= 95
@@ -91,3 +100,58 @@ async def test_the_running_fuser_picks_up_a_new_model(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def _publish(bus: Bus, messages: list[Any]) -> None:
+    for message in messages:
+        topic = SIGNALS[SIGNAL_NAMES[type(message)]]
+        await bus.publish(topic, message, channel=CHANNEL)
+
+
+async def _row_times(bus: Bus) -> list[float]:
+    return [d.message.t for d in await bus.read(EVENTS, channel=CHANNEL, count=1000)]
+
+
+async def _all_read(redis: Redis) -> bool:
+    """The fuser's group has taken and acknowledged every signal message published so far."""
+    for topic in SIGNALS.values():
+        groups = await redis.xinfo_groups(topic.stream(CHANNEL))
+        if not groups or groups[0]["lag"] or groups[0]["pending"]:
+            return False
+    return True
+
+
+@pytest.mark.timeout(90)
+async def test_a_restart_loses_no_second_and_writes_none_twice(
+    settings: Settings, bus: Bus, redis_client: Redis
+) -> None:
+    await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
+                                                url="demo", wall=time.time()))
+    messages = stream(seconds=12, moment=None)
+    # Motion for seconds 4 to 6 is late: those seconds stay open, the rest close as usual.
+    held = [m for m in messages if 4 <= m.t < 7 and isinstance(m, Motion)]
+    before = [m for m in messages if m.t < 7 and m not in held]
+    after = [m for m in messages if m.t >= 7]
+
+    # A long lateness, so only the watermark closes seconds while the first fuser runs.
+    first = asyncio.create_task(run_service(
+        "fuser", service.main, settings.model_copy(update={"fuser_lateness_s": 60.0})))
+    await _publish(bus, before)
+    await wait_until(lambda: _all_read(redis_client), 30, "every message read")
+    assert await _row_times(bus) == [0.0, 1.0, 2.0, 3.0]
+    first.cancel()  # Stopped from outside, as a test or an embedding program does.
+    await asyncio.gather(first, return_exceptions=True)
+    rows = [d.message for d in await bus.read(EVENTS, channel=CHANNEL, count=1000)]
+    assert [r.t for r in rows] == [float(t) for t in range(7)]  # 4 to 6 on the way out
+    assert all("motion" in r.missing for r in rows[4:]) and "motion" not in rows[3].missing
+    assert await redis_client.get(fuser_handover_key(CHANNEL)) == f"{SESSION} 7".encode()
+
+    second = asyncio.create_task(run_service("fuser", service.main, settings))
+    try:
+        await _publish(bus, held + after)
+        await wait_until(lambda: _all_read(redis_client), 30, "every message read again")
+    finally:
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+    # Each second once, none missing: 4 to 6 were not written again, 7 to 11 were added.
+    assert await _row_times(bus) == [float(t) for t in range(12)]
