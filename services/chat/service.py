@@ -10,8 +10,9 @@ leases: each replica reads the chat of the channels it owns. For each channel:
 - four times a second, the seconds that are over (plus `chat_lateness_s` for late lines) are
   stamped with stream time and published on the `CHAT` topic.
 
-Stream time: t = state.t + (wall - state.wall), from the channel's latest `ChannelState`.
-The fuser deals with chat's delay; here each second is stamped when its messages were sent.
+Stream time: t = state.t + (wall - state.wall), through ingest's `ChannelState`, held
+steady by `timeline.py`. The fuser deals with chat's delay; here each second is stamped
+when its messages were sent.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .client import IrcEndpoint, TwitchIrcClient, cancel_pending
 from .detector import ChatDetector, DetectorConfig, SecondStats, ServerClock
 from .eventsub import EventSubChatClient, EventSubLogin
 from .irc import ChatMessage, ChatNotice, IrcMessage, to_event, twitch_login
+from .timeline import ChatTimeline
 
 TICK_S = 0.25
 STATE_EVERY_S = 1.0
@@ -68,11 +70,6 @@ def eventsub_login(settings: Settings) -> EventSubLogin:
                          secret(settings.twitch_token), secret(settings.twitch_refresh_token))
 
 
-def stream_t(state: ChannelState, wall: float) -> float:
-    """Stream time at Unix time `wall`, through the session's mapping."""
-    return state.t + (wall - state.wall)
-
-
 class ChannelChat:
     """One channel's chat: the client, the detector, the log file and the publishing."""
 
@@ -83,6 +80,7 @@ class ChannelChat:
         self.detector = ChatDetector(DetectorConfig.from_settings(ctx.settings))
         self.clock = ServerClock()
         self.state: ChannelState | None = None
+        self.timeline = ChatTimeline()
         self.recorder: ChatRecorder | None = None
         self.linked_at: float | None = None  # our time when the channel was joined
         self.done: list[SecondStats] = []  # closed seconds not published yet
@@ -179,9 +177,10 @@ class ChannelChat:
         if not self.done or self.state is None:
             return
         state, batch, self.done = self.state, self.done, []
+        self.timeline.follow(state)
         items: list[tuple[ChatSecond, None]] = []
         for s in batch:
-            t = stream_t(state, s.second)
+            t = self.timeline.t_of(s.second)
             if t < 0:
                 continue  # Before the session began.
             items.append((ChatSecond(
