@@ -48,6 +48,12 @@ def cancel_pending() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+def retry_wait(failures: int, min_s: float, max_s: float) -> float:
+    """How long to wait before connecting again: doubling with each failure in a row, up to
+    `max_s`, and jittered so that many readers do not all come back at once."""
+    return min(max_s, min_s * 2 ** max(0, failures - 1)) * random.uniform(0.5, 1.0)
+
+
 def anonymous_nick() -> str:
     """Twitch lets `justinfan<digits>` read chat without a password."""
     return f"justinfan{random.randint(10_000, 99_999)}"
@@ -105,8 +111,7 @@ class TwitchIrcClient:
                 continue
             # A connection that worked starts the waits over; one that never joined doubles them.
             failures = 0 if self._joined_this_try else failures + 1
-            wait = min(self.retry_max_s, self.retry_min_s * 2 ** max(0, failures - 1))
-            wait *= random.uniform(0.5, 1.0)
+            wait = retry_wait(failures, self.retry_min_s, self.retry_max_s)
             log.warning("chat connection lost (%s); connecting again in %.1f s", reason, wait,
                         extra=extra)
             await asyncio.sleep(wait)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import aiohttp
 import twitchio
 from twitchio import eventsub
 
-from .client import cancel_pending
+from .client import cancel_pending, retry_wait
 from .irc import ChatMessage, ChatNotice, Emote
 
 log = logging.getLogger("clip_live.chat.eventsub")
@@ -131,8 +130,7 @@ class EventSubChatClient:
                     self.on_link(False)
                 await client.close()
             failures += 1
-            wait = min(self.retry_max_s, self.retry_min_s * 2 ** (failures - 1))
-            wait *= random.uniform(0.5, 1.0)
+            wait = retry_wait(failures, self.retry_min_s, self.retry_max_s)
             log.warning("EventSub chat failed (%s); trying again in %.1f s", reason, wait,
                         extra=extra)
             await asyncio.sleep(wait)

@@ -13,7 +13,6 @@ import pytest
 from redis.asyncio import Redis
 
 from services.fuser import service
-from services.fuser.buckets import SIGNAL_NAMES
 from services.fuser.events_log import EVENT_COLUMNS
 from services.fuser.model import ModelStore, prior_model
 from shared.bus import Bus
@@ -21,23 +20,11 @@ from shared.channels import save_state
 from shared.contracts import ChannelState, Motion
 from shared.runtime import run_service
 from shared.settings import Settings
-from shared.streams import (
-    AUDIO_FEATURES,
-    CHAT,
-    CLIP_REQUESTS,
-    EVENTS,
-    FACE,
-    MOTION,
-    SEMANTIC,
-    SPIKES,
-    Topic,
-    fuser_handover_key,
-)
+from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES, Topic, fuser_handover_key
 from tests.services.fuser.scenario import CHANNEL, SESSION, stream
 from tests.support import wait_until
 
-SIGNALS: dict[str, Topic[Any]] = {"audio": AUDIO_FEATURES, "motion": MOTION,
-                                  "semantic": SEMANTIC, "chat": CHAT, "face": FACE}
+SIGNALS: dict[type, Topic[Any]] = {topic.model: topic for topic in service.SIGNAL_TOPICS}
 
 
 @pytest.mark.timeout(90)
@@ -104,7 +91,7 @@ async def test_the_running_fuser_picks_up_a_new_model(
 
 async def _publish(bus: Bus, messages: list[Any]) -> None:
     for message in messages:
-        topic = SIGNALS[SIGNAL_NAMES[type(message)]]
+        topic = SIGNALS[type(message)]
         await bus.publish(topic, message, channel=CHANNEL)
 
 
