@@ -91,6 +91,10 @@ class MonitorCommand(ChannelMessage):
     action: Literal["start", "stop"]
     url: str = ""
     quality: str = Field(default="", description="streamlink quality; empty: the setting.")
+    public_only: bool = Field(
+        default=False, description="Only public addresses: ingest checks the URL again before "
+                                   "each connection. The API sets it unless private sources "
+                                   "are allowed.")
     wall: float
 
 
@@ -168,6 +172,7 @@ class ChannelState(ChannelMessage):
     state: ChannelStateName
     url: str
     quality: str = Field(default="", description="streamlink quality asked for; empty: any.")
+    public_only: bool = Field(default=False, description="As the start command said.")
     detail: str = ""
     t: float = 0.0
     wall: float

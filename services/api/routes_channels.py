@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 
 from services.api.models import ChannelOut, ClipAsk, ClipAsked, Started, StartRequest
-from services.api.netcheck import private_reason
 from services.api.security import require_token
 from services.api.state import bus_of, settings_of
 from shared.channels import all_states, channel_from_url
 from shared.contracts import CHANNEL_PATTERN, ClipRequest, MonitorCommand
+from shared.netcheck import private_reason
 from shared.streams import CLIP_REQUESTS, CONTROL
 
 Responses = dict[int | str, dict[str, Any]]
@@ -41,8 +41,9 @@ async def start(request: Request, url: str, channel: str | None, quality: str) -
         if reason:
             raise HTTPException(400, f"this source is not allowed: {reason}")
     name = channel or channel_from_url(url)
-    await bus.publish(CONTROL, MonitorCommand(channel=name, action="start", url=url,
-                                              quality=quality, wall=time.time()))
+    await bus.publish(CONTROL, MonitorCommand(
+        channel=name, action="start", url=url, quality=quality,
+        public_only=not settings.api_allow_private_sources, wall=time.time()))
     return Started(channel=name, action="start", url=url, quality=quality)
 
 

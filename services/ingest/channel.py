@@ -30,6 +30,7 @@ from services.ingest.streamlink_open import make_session
 from shared.bus import REDIS_DOWN
 from shared.channels import ACTIVE_STATES, current_state, is_current, save_if_current
 from shared.contracts import AudioChunk, ChannelState, ChannelStateName, Gap, Segment
+from shared.netcheck import private_reason
 from shared.recording import buffer_dir, earliest_pin
 from shared.runtime import ServiceContext
 from shared.streams import AUDIO, CHANNEL_STATES, GAPS, SEGMENTS
@@ -65,6 +66,7 @@ class ChannelTask:
         self.session = state.session
         self.url = state.url
         self.quality = state.quality or self.settings.ingest_quality
+        self.public_only = state.public_only
         self.folder = buffer_dir(self.settings.data_dir, self.channel, self.session)
         self.clock = StreamClock()
         self.stored: list[Stored] = []
@@ -94,6 +96,12 @@ class ChannelTask:
         streamlink = make_session(s.stall_timeout_s, s.ingest_open_timeout_s)
         failures = 0
         while not self.ctx.stop.is_set() and await self._still_current():
+            if self.public_only:
+                reason = await asyncio.to_thread(private_reason, self.url)
+                if reason:
+                    await self._give_up("failed", f"cannot use {self.url}: {reason} (checked "
+                                                  "again before connecting)")
+                    return
             outcome = await connect(Plan(source, self.folder, self.next_seq, self.quality, s,
                                          streamlink), self)
             self.next_seq = max(self.next_seq, outcome.next_seq)
@@ -225,7 +233,7 @@ class ChannelTask:
         """Record the channel's state, unless a newer command replaced this session."""
         changed = (name, detail) != (self.state_name, self.detail)
         state = ChannelState(channel=self.channel, session=self.session, state=name, url=self.url,
-                             quality=self.quality, detail=detail,
+                             quality=self.quality, public_only=self.public_only, detail=detail,
                              t=round(self.clock.media_end, 3), wall=time.time())
         self.state_name, self.detail = name, detail
         if await save_if_current(self.redis, state) and (publish or changed):

@@ -103,8 +103,8 @@ async def handle_command(ctx: ServiceContext, cmd: MonitorCommand) -> None:
         session = new_session_id(now)
         if url:
             state = ChannelState(channel=cmd.channel, session=session, state="starting", url=url,
-                                 quality=quality, detail=f"waiting for a worker to open {url}",
-                                 wall=now)
+                                 quality=quality, public_only=cmd.public_only,
+                                 detail=f"waiting for a worker to open {url}", wall=now)
         else:
             state = ChannelState(channel=cmd.channel, session=session, state="failed", url="",
                                  quality=quality, detail="cannot start: no URL given", wall=now)

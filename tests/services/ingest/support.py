@@ -69,9 +69,10 @@ async def _ended(task: asyncio.Task[None], within_s: float) -> None:
     task.result()
 
 
-async def command(bus: Bus, channel: str, action: str, url: str = "") -> None:
+async def command(bus: Bus, channel: str, action: str, url: str = "",
+                  public_only: bool = False) -> None:
     await bus.publish(CONTROL, MonitorCommand(channel=channel, action=action,  # type: ignore[arg-type]
-                                              url=url, wall=time.time()))
+                                              url=url, public_only=public_only, wall=time.time()))
 
 
 async def state_of(bus: Bus, channel: str) -> ChannelState | None:

@@ -194,6 +194,24 @@ async def test_bad_inputs_fail_clearly_and_the_service_goes_on(
 
 
 @pytest.mark.timeout(60)
+async def test_a_public_only_channel_is_checked_again_before_it_connects(
+    live_hls: LiveHls, settings: Settings, bus: Bus,
+) -> None:
+    # The API found the host public; by the time ingest connects it points at this machine
+    # (DNS rebinding). "localhost" stands in for such a name: it resolves to loopback.
+    url = f"http://localhost:{live_hls.port}/live.m3u8"
+    async with running_ingest(quick(settings)):
+        await command(bus, "rebound", "start", url, public_only=True)
+        await command(bus, "trusted", "start", url)  # the CLI's own channels are not checked
+        state = await wait_until(_state_is(bus, "rebound", "failed"), 20, "rebound failed")
+        await wait_until(_state_is(bus, "trusted", "live"), 20, "the trusted channel live")
+    assert "resolves to 127.0.0.1, a loopback address" in state.detail, state.detail
+    assert "checked again before connecting" in state.detail
+    assert state.public_only
+    assert await segments(bus, "rebound") == []
+
+
+@pytest.mark.timeout(60)
 async def test_two_channels_at_once(live_hls: LiveHls, settings: Settings, bus: Bus) -> None:
     # One through streamlink, one through FFmpeg's own HLS reader (the `ffmpeg:` prefix).
     urls = {"one": live_hls.url, "two": f"ffmpeg:{live_hls.url}"}

@@ -1,4 +1,6 @@
-"""Is a stream URL private? A pure check, so the API can refuse URLs that reach inside.
+"""Is a stream URL private? A pure check, so the API can refuse URLs that reach inside, and
+ingest can check such a channel's URL again before each connection (a host name can point
+somewhere else later: DNS rebinding).
 
 Someone who can call the API should not be able to make the server read its own files, its
 devices, or machines on its private network. So a source URL is "private" when:
