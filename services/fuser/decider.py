@@ -103,11 +103,7 @@ class ChannelFuser:
 
     def step(self) -> Outputs:
         """Close the seconds that are done, and judge late chat spikes."""
-        out = Outputs()
-        for second in self.buckets.ready():
-            self._close(second, out)
-        self._judge_chat(out)
-        return out
+        return self._decide(self.buckets.ready())
 
     def resume(self, session: str, closed_until: int) -> None:
         """Go on after another fuser of the same session wrote every second before
@@ -121,9 +117,12 @@ class ChannelFuser:
         return self.buckets.closed_until
 
     def finish(self) -> Outputs:
-        """The stream ended: close everything still open."""
+        """The stream ended (or we stop owning it): close everything still open."""
+        return self._decide(self.buckets.flush())
+
+    def _decide(self, seconds: list[Second]) -> Outputs:
         out = Outputs()
-        for second in self.buckets.flush():
+        for second in seconds:
             self._close(second, out)
         self._judge_chat(out)
         return out
