@@ -7,7 +7,7 @@ ENV PYTHONUNBUFFERED=1 \
     CLIP_LIVE_DATA_DIR=/data
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg gcc g++ \
+    && apt-get install -y --no-install-recommends ffmpeg redis-server espeak-ng gcc g++ \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

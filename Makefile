@@ -8,13 +8,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
-RUN_PACKAGES := ffmpeg redis-server
-TEST_PACKAGES := espeak-ng sox chromium
+# Debian packages named after the program they bring; tests/launcher/test_packages.py checks
+# that RUN_PACKAGES covers every program the code runs (espeak-ng speaks the demo's voice).
+RUN_PACKAGES := ffmpeg redis-server espeak-ng
+TEST_PACKAGES := sox chromium
 URL ?=
 TORCH_VERSION := 2.13.0
-# Where pip finds a CPU-only torch. Empty here (this machine has it locally); elsewhere use
-# make TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu"
-TORCH_INDEX ?=
+# On Linux a plain `pip install torch` pulls gigabytes of CUDA wheels: take PyTorch's CPU
+# wheels from its CPU index, and the plain index only when that one cannot be reached.
+# macOS and Windows wheels are CPU builds already. For a GPU build: make TORCH_INDEX=plain
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),cpu,plain)
 
 .PHONY: run test lint bench setup run-packages test-packages apt-install clean
 
@@ -53,8 +57,11 @@ apt-install:
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# The CPU build of torch first: a plain `torch` pulls gigabytes of CUDA packages.
-	$(BIN)/pip show torch >/dev/null 2>&1 || $(BIN)/pip install -q torch==$(TORCH_VERSION) $(TORCH_INDEX)
+	# torch first (see TORCH_INDEX above), so nothing later pulls the CUDA build.
+	$(BIN)/pip show torch >/dev/null 2>&1 || { \
+	  [ "$(TORCH_INDEX)" = cpu ] && $(BIN)/pip install -q --timeout 20 --retries 1 \
+	    torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX); \
+	} || $(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
 	$(BIN)/pip install -q --no-deps -e .

@@ -15,21 +15,17 @@
 
 from __future__ import annotations
 
+# Only light modules here: `clip-live --help` must answer at once. Each command imports what
+# it needs when it runs.
 import argparse
 import asyncio
-import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from launcher import control, learning
-from launcher.demo import DEMO_CHANNEL, DemoStream
-from launcher.mesh import run_mesh
-from shared.channels import channel_from_url
-from shared.contracts import check_channel
-from shared.embedded_redis import EmbeddedRedisError
-from shared.logs import setup_logging
-from shared.settings import Settings, SettingsError, load_settings
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 COMMANDS = ("run", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
             "chat-spikes", "health")
@@ -53,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--channel", type=_channel, help="name for the channel (default: from URL)")
     run.add_argument("--quality", default="best", help="stream quality for streamlink "
                                                        "(default: best)")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show every service's log lines here too (they always go to "
+                          "logs/clip-live.log in the data folder)")
 
     watch = sub.add_parser("watch", help="watch one more stream with the running mesh",
                            description="Ask the running mesh (see `clip-live run`) to watch URL "
@@ -68,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="show the health of every service",
                             description="Show every service's heartbeat and every channel's "
-                                        "state. Exit code 0: all up; 3: a service is down; "
-                                        "1: no mesh found.")
+                                        "state. Exit code 0: all up; 3: a service is down or "
+                                        "a channel failed; 1: no mesh found.")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     clip = sub.add_parser("clip", help='"clip that!": make a clip of the last moments now',
@@ -114,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _channel(value: str) -> str:
+    from shared.contracts import check_channel
+
     try:
         return check_channel(value)
     except ValueError as err:
@@ -129,16 +130,27 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run_command(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    from shared.settings import SettingsError, load_settings, unknown_variables
+
     try:
         settings = load_settings()
     except SettingsError as err:
         print(f"clip-live: {err}", file=sys.stderr)
         return 2
+    for warning in unknown_variables():
+        print(f"clip-live: warning: {warning}", file=sys.stderr)
+    if args.command == "run":
+        from launcher.run import run
+
+        return run(settings, args.url, args.channel, args.quality, args.verbose)
+    from launcher import control, learning
+    from shared.channels import channel_from_url
+    from shared.embedded_redis import EmbeddedRedisError
+    from shared.logs import setup_logging
+
     setup_logging("clip-live", level=settings.log_level, fmt=settings.log_format,
                   secrets=settings.secrets())
     try:
-        if args.command == "run":
-            return _run(settings, args.url, args.channel, args.quality)
         if args.command == "watch":
             name = args.channel or channel_from_url(args.url)
             asyncio.run(control.start_monitoring(settings, args.url, name, args.quality))
@@ -154,7 +166,7 @@ def run_command(argv: list[str]) -> int:
                 print(control.status_json(status))
             else:
                 control.print_status(status, sys.stdout)
-            return 3 if status["missing"] else 0
+            return control.status_code(status)
         if args.command == "clip":
             return int(asyncio.run(control.request_clip(settings, args.channel, args.wait,
                                                         sys.stdout)))
@@ -178,26 +190,6 @@ def run_command(argv: list[str]) -> int:
     raise AssertionError(f"unknown command {args.command}")
 
 
-def _run(settings: Settings, url: str | None, channel: str | None, quality: str) -> int:
-    log = logging.getLogger("clip_live.cli")
-
-    def start_watching(watch_url: str, name: str) -> Callable[[str], None]:
-        def start(redis_url: str) -> None:
-            live = settings.model_copy(update={"redis_url": redis_url})
-            asyncio.run(control.start_monitoring(live, watch_url, name, quality))
-            log.info("watching %s as channel %s", watch_url, name)
-
-        return start
-
-    _show_dashboard(settings)
-    if url is not None:
-        return run_mesh(settings, start_watching(url, channel or channel_from_url(url)))
-    log.info("no URL given: playing the demo stream (a clip should appear in a few minutes)")
-    name = channel or DEMO_CHANNEL
-    with DemoStream(settings.data_dir.resolve() / "demo", channel=name) as demo:
-        return run_mesh(settings, start_watching(demo.url, name), demo.env())
-
-
 def clip_live_script(argv: list[str]) -> None:
     """`python clip_live.py URL` is `clip-live run URL`; other commands pass through."""
     if (argv and argv[0] in COMMANDS) or argv[:1] in (["-h"], ["--help"]):
@@ -214,22 +206,3 @@ def _chat_spikes(settings: Settings, path: Path) -> int:
         print(f"clip-live: {err}", file=sys.stderr)
         return 1
     return 0
-
-
-def _show_dashboard(settings: Settings) -> None:
-    """Say where the dashboard is. The first time, make the API token and show it once, on the
-    terminal only (never in a log line); after that it stays in the data folder."""
-    from services.api.apitoken import ensure_api_token, token_path
-
-    where = f"http://{settings.api_host}:{settings.api_port}/"
-    if settings.api_token is not None:
-        print(f"dashboard: {where} (token: the CLIP_LIVE_API_TOKEN you set)")
-        return
-    data_dir = settings.data_dir.resolve()
-    first = not token_path(data_dir).exists()
-    token = ensure_api_token(data_dir)
-    if first:
-        print(f"dashboard: {where}?token={token}\n"
-              f"  (a new API token, kept in {token_path(data_dir)}; shown this once)")
-    else:
-        print(f"dashboard: {where} (API token in {token_path(data_dir)})")

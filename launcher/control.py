@@ -138,6 +138,12 @@ async def gather_status(settings: Settings) -> dict[str, Any]:
     }
 
 
+def status_code(status: dict[str, Any]) -> int:
+    """0 when every service is up and no channel failed, else 3."""
+    failed = any(state["state"] == "failed" for state in status["channels"].values())
+    return 3 if status["missing"] or failed else 0
+
+
 def print_status(status: dict[str, Any], out: Any) -> None:
     """Show the status as a short table a person can read."""
     now = time.time()

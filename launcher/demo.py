@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from launcher.demo_media import DURATION_S, make_demo
+from launcher.demo_media import DURATION_S, Progress, make_demo
 from launcher.live_hls import LiveHls
 from shared.embedded_redis import free_port
 
@@ -22,8 +22,10 @@ DEMO_CHANNEL = "demo"
 class DemoStream:
     """Start with `with DemoStream(folder) as demo:`; then `demo.url` and `demo.env()`."""
 
-    def __init__(self, folder: Path, excited: bool = True, channel: str = DEMO_CHANNEL) -> None:
+    def __init__(self, folder: Path, excited: bool = True, channel: str = DEMO_CHANNEL,
+                 progress: Progress | None = None) -> None:
         self.folder = folder
+        self.progress = progress
         self.channel = channel
         self.excited = excited
         self.hls: LiveHls | None = None
@@ -45,7 +47,10 @@ class DemoStream:
         }
 
     def start(self) -> DemoStream:
-        media = make_demo(self.folder, self.excited)
+        try:
+            media = make_demo(self.folder, self.excited, self.progress)
+        except (OSError, subprocess.CalledProcessError) as err:
+            raise RuntimeError(f"cannot make the demo stream: {err}") from None
         self.hls = LiveHls(self.folder / ("hls" if self.excited else "hls_calm"),
                            loop_file=media.video)
         started = time.time()

@@ -13,8 +13,14 @@ from __future__ import annotations
 
 import random
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+Progress = Callable[[float], None]
+"""Told how much of the demo is made, from 0 to 1."""
+SPEECH_SHARE = 0.1
+"""The part of the work that making speech takes; mixing the video is the rest."""
 
 DURATION_S = 180
 MOMENT_S = 90.0
@@ -44,13 +50,14 @@ class DemoMedia:
     moment: float | None
 
 
-def make_demo(folder: Path, excited: bool = True) -> DemoMedia:
-    """Make the demo media in `folder` (or reuse it when it is already there)."""
+def make_demo(folder: Path, excited: bool = True, progress: Progress | None = None) -> DemoMedia:
+    """Make the demo media in `folder` (or reuse it when it is already there). `progress`
+    hears how far it is, since the first time takes a while."""
     name = "demo" if excited else "demo_calm"
     video, chat = folder / f"{name}.mp4", folder / f"{name}_chat.txt"
     if not video.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        _make_video(folder, video, excited)
+        _make_video(folder, video, excited, progress or (lambda done: None))
     if not chat.exists():
         chat.write_text(chat_script(excited))
     return DemoMedia(video, chat, MOMENT_S if excited else None)
@@ -76,10 +83,11 @@ def _speak(text: str, path: Path, speed: int = 160, pitch: int = 50, amp: int = 
                     str(path), text], check=True, capture_output=True)
 
 
-def _make_video(folder: Path, out: Path, excited: bool) -> None:
+def _make_video(folder: Path, out: Path, excited: bool, progress: Progress) -> None:
     speech: list[tuple[float, Path, float]] = []
     for i, text in enumerate(CALM_LINES):
         _speak(text, folder / f"calm_{i}.wav")
+        progress(SPEECH_SHARE * (i + 1) / len(CALM_LINES))
     at, i = 3.0, 0
     while at < DURATION_S - 5:
         if not MOMENT_S - 5 < at < MOMENT_S + MOMENT_LEN_S + 3:
@@ -110,10 +118,26 @@ def _make_video(folder: Path, out: Path, excited: bool) -> None:
                      f"adelay={int(at * 1000)}:all=1[s{i}]")
         mix.append(f"[s{i}]")
     parts.append(f"{''.join(mix)}amix=inputs={len(mix)}:duration=first:normalize=0[a]")
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *inputs,
-         "-filter_complex", ";".join(parts), "-map", "[v]", "-map", "[a]",
+    partial = out.with_suffix(".part.mp4")  # A stopped first run must not leave half a demo.
+    _ffmpeg_with_progress(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostats", "-progress", "pipe:1", "-y",
+         *inputs, "-filter_complex", ";".join(parts), "-map", "[v]", "-map", "[a]",
          "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60",
          "-sc_threshold", "0", "-c:a", "aac", "-b:a", "96k", "-t", str(DURATION_S),
-         "-movflags", "+faststart", str(out)],
-        check=True, capture_output=True)
+         "-movflags", "+faststart", str(partial)],
+        lambda seconds: progress(SPEECH_SHARE + (1 - SPEECH_SHARE) * seconds / DURATION_S))
+    partial.rename(out)
+
+
+def _ffmpeg_with_progress(args: list[str], progress: Callable[[float], None]) -> None:
+    """Run FFmpeg and pass on how many seconds of output it has written so far."""
+    with subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "out_time_us" and value.isdigit():
+                progress(min(float(DURATION_S), int(value) / 1e6))
+        errors = proc.stderr.read()
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, args, stderr=errors)

@@ -61,7 +61,7 @@ class LiveHls:
              "-f", "hls", "-hls_time", str(self.segment_s), "-hls_list_size", str(self.list_size),
              "-hls_flags", "delete_segments", str(self.folder / PLAYLIST)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=(self.folder / "maker.log").open("wb"))
+            stderr=(self.folder / "maker.log").open("wb"), start_new_session=True)
         self.start_server()
         deadline = time.monotonic() + timeout_s
         while self.listed_segments() < ready_segments:
@@ -94,7 +94,8 @@ class LiveHls:
         self.server = subprocess.Popen(
             [PYTHON, "-m", "http.server", "--bind", "127.0.0.1", str(self.port),
              "--directory", str(self.folder)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # Ctrl-C stops `clip-live run`, which stops us in turn.
         deadline = time.monotonic() + timeout_s
         while not _listening(self.port):
             if self.server.poll() is not None:

@@ -2,7 +2,9 @@
 
 `run_mesh` is what `clip-live run` does. It writes where the mesh is (`mesh.json` in the data
 folder) so later commands can find it, restarts a service that crashes, and on Ctrl-C or SIGTERM
-stops every service, then Redis, and removes the file.
+stops every service, then Redis, and removes the file. Every child runs in a session of its own,
+so the Ctrl-C a terminal sends to its whole process group reaches only `clip-live run`, which
+then stops the services first and Redis last.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO, Protocol
 
+from launcher.run_report import Outcome
 from shared.embedded_redis import EmbeddedRedis
 from shared.runtime import SUPERVISOR_PID_ENV
 from shared.settings import Settings
@@ -89,17 +93,32 @@ class Child:
     started: float = field(default=0.0)
 
 
-class Supervisor:
-    """Keeps one process per service running until told to stop."""
+class Watcher(Protocol):
+    """Follows the running mesh; `outcome` is set when the run should end by itself."""
 
-    def __init__(self, services: tuple[str, ...], env: dict[str, str]) -> None:
+    @property
+    def outcome(self) -> Outcome | None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Supervisor:
+    """Keeps one process per service running until told to stop. Their output goes to
+    `output` (a log file), or to this process's own when it is None."""
+
+    def __init__(self, services: tuple[str, ...], env: dict[str, str],
+                 output: IO[bytes] | None = None) -> None:
         self.children = [Child(name) for name in services]
         self.env = env
+        self.output = output
 
     def start(self, child: Child) -> None:
         child.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{child.name}"], env=self.env,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=self.output, stderr=self.output,
+            start_new_session=True,
         )
         child.started = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.process.pid)
@@ -142,15 +161,17 @@ class Supervisor:
 
 
 def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = None,
-             extra_env: dict[str, str] | None = None) -> int:
-    """Run the mesh until Ctrl-C or SIGTERM. Returns the exit code."""
+             extra_env: dict[str, str] | None = None, *,
+             watch: Callable[[str], Watcher] | None = None,
+             output: IO[bytes] | None = None) -> Outcome:
+    """Run the mesh until Ctrl-C or SIGTERM, or until the watcher made from the Redis URL by
+    `watch` says the run is over. Services write to `output` (None: this terminal)."""
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     running = read_info(data_dir)
     if running:
-        log.error("a mesh already runs with data folder %s (pid %d); stop it first",
-                  data_dir, running.pid)
-        return 1
+        return Outcome(1, f"a mesh already runs with data folder {data_dir} (pid {running.pid}); "
+                          "stop it first")
     stopping = {"now": False}
 
     def ask_stop(signum: int, frame: FrameType | None) -> None:
@@ -165,7 +186,10 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
                **{SUPERVISOR_PID_ENV: str(os.getpid())})
     env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    supervisor = Supervisor(SERVICES, env)
+    env["PYTHONUNBUFFERED"] = "1"
+    supervisor = Supervisor(SERVICES, env, output)
+    watcher = watch(redis_url) if watch else None
+    outcome = Outcome(0, "stopped")
     write_info(MeshInfo(redis_url=redis_url, data_dir=str(data_dir), pid=os.getpid(),
                         started=time.time(), embedded_redis=redis is not None,
                         services=list(SERVICES)))
@@ -173,12 +197,19 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
         supervisor.start_all()
         if after_start:
             after_start(redis_url)
+        if watcher:
+            watcher.start()
         log.info("Clip Live is running (data in %s). Press Ctrl-C to stop.", data_dir)
         while not stopping["now"]:
+            if watcher and watcher.outcome:
+                outcome = watcher.outcome
+                break
             supervisor.tend()
             time.sleep(0.2)
         log.info("stopping every service")
     finally:
+        if watcher:
+            watcher.stop()
         supervisor.stop_all()
         if redis:
             redis.stop()
@@ -186,4 +217,4 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
         for sig, handler in old.items():
             signal.signal(sig, handler)
     log.info("stopped")
-    return 0
+    return outcome

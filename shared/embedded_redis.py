@@ -66,8 +66,11 @@ class EmbeddedRedis:
             "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
             "--logfile", str(log_file), "--daemonize", "no",
         ]
+        # A session of its own: the Ctrl-C a terminal sends to its process group must not
+        # stop Redis before the services that use it.
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

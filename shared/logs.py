@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 # Fields every LogRecord has; anything else was passed in `extra` and is shown.
 _BASE_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "service"}
@@ -83,15 +84,22 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(
-    service: str, *, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()
+    service: str, *, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (),
+    stderr_level: str | None = None, file: Path | None = None,
 ) -> logging.Logger:
-    """Send all logs to stderr in the chosen format, with secrets blanked. Returns the
+    """Send logs to stderr in the chosen format, with secrets blanked. `stderr_level` shows
+    only the more important lines there; `file` gets every line at `level` too. Returns the
     service's logger."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service) if fmt == "json" else TextFormatter(service))
-    handler.addFilter(RedactSecrets(secrets))
+    formatter = JsonFormatter(service) if fmt == "json" else TextFormatter(service)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setLevel(stderr_level or level)
+    if file is not None:
+        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
     for noisy in ("asyncio", "urllib3", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -26,7 +26,7 @@ from shared.bus import REDIS_DOWN, Bus, RedisUnreachable, redact_url, sleep_unle
 from shared.contracts import Heartbeat
 from shared.leases import ChannelLeases
 from shared.logs import setup_logging
-from shared.settings import Settings, SettingsError, load_settings
+from shared.settings import Settings, SettingsError, load_settings, unknown_variables
 from shared.streams import HEARTBEAT_PATTERN, heartbeat_key
 
 STOP_GRACE_S = 10.0
@@ -79,6 +79,8 @@ async def run_service(name: str, main: ServiceMain, settings: Settings | None = 
         return 2
     log = setup_logging(name, level=settings.log_level, fmt=settings.log_format,
                         secrets=settings.secrets())
+    for warning in unknown_variables():
+        log.warning("%s", warning)
     if not settings.redis_url:
         log.error("no Redis to talk to: set CLIP_LIVE_REDIS_URL (clip-live run sets it for you)")
         return 2

@@ -32,7 +32,7 @@ from shared.streams import CHAT
 
 from .chatlog import ChatRecorder, log_path
 from .client import IrcEndpoint, TwitchIrcClient, cancel_pending
-from .detector import ChatDetector, DetectorConfig, SecondStats, ServerClock
+from .detector import EPISODE_GAP_S, ChatDetector, DetectorConfig, SecondStats, ServerClock
 from .eventsub import EventSubChatClient, EventSubLogin
 from .irc import ChatMessage, ChatNotice, IrcMessage, to_event, twitch_login
 from .timeline import ChatTimeline
@@ -84,6 +84,7 @@ class ChannelChat:
         self.recorder: ChatRecorder | None = None
         self.linked_at: float | None = None  # our time when the channel was joined
         self.done: list[SecondStats] = []  # closed seconds not published yet
+        self.last_spike: int | None = None  # the last spike second, so one spike logs once
 
     async def run(self) -> None:
         await self._wait_state()
@@ -189,8 +190,10 @@ class ChannelChat:
                 baseline=s.baseline, hype_density=s.hype_density, spike=s.spike,
                 strength=s.strength, suppressed=s.suppressed), None))
             if s.spike:
-                self.ctx.log.info("chat spike at t=%.0f (%d msgs, z %.1f)", t, s.messages,
-                                  s.rate_z, extra=self.extra)
+                if self.last_spike is None or s.second - self.last_spike >= EPISODE_GAP_S:
+                    self.ctx.log.info("chat spike at t=%.0f (%.1f msgs/s, normal %.1f, z %.1f)",
+                                      t, s.rate, s.baseline, s.rate_z, extra=self.extra)
+                self.last_spike = s.second
         if not items:
             return
         try:

@@ -18,7 +18,7 @@ from .file import (
     read_settings_file,
     settings_file,
 )
-from .model import Settings, load_settings
+from .model import Settings, load_settings, unknown_variables
 from .speech import (
     DEFAULT_CALM_PHRASES,
     DEFAULT_EXCITED_PHRASES,
@@ -30,4 +30,5 @@ __all__ = [
     "DEFAULT_CALM_PHRASES", "DEFAULT_EXCITED_PHRASES", "DEFAULT_HYPE_WORDS",
     "DEFAULT_SETTINGS_FILE", "DEFAULT_STREAM_LEXICON", "ENV_PREFIX", "SETTINGS_FILE_ENV",
     "Settings", "SettingsError", "load_settings", "read_settings_file", "settings_file",
+    "unknown_variables",
 ]

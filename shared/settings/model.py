@@ -3,8 +3,10 @@ together, and `load_settings`."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from pydantic_settings import SettingsError as SourceError
 from .chat import ChatSettings
 from .core import ApiSettings, CoreSettings, SecretSettings
 from .deciding import FaceSettings, FuserSettings
-from .file import ENV_PREFIX, JsonFileSource, SettingsError
+from .file import ENV_PREFIX, SETTINGS_FILE_ENV, JsonFileSource, SettingsError
 from .media import ClipSettings, IngestSettings
 from .speech import AsrSettings, SemanticSettings
 
@@ -103,3 +105,22 @@ def load_settings(**overrides: Any) -> Settings:
         if "token" in field or "secret" in field:
             shown = "***"
         raise SettingsError(f"bad setting {where}={shown!r}: {first['msg']}") from None
+
+
+OTHER_VARIABLES = {SETTINGS_FILE_ENV, "CLIP_LIVE_SUPERVISOR_PID"}
+"""`CLIP_LIVE_*` variables that are not settings but are still ours."""
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each `CLIP_LIVE_*` variable that names no setting (a typo is otherwise
+    silently ignored), with the closest real one."""
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | OTHER_VARIABLES
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return warnings

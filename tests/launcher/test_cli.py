@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -27,8 +28,9 @@ def _status(env: dict[str, str], cwd: Path) -> tuple[int, dict[str, object] | No
 @pytest.mark.timeout(120)
 def test_run_comes_up_status_lists_services_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
     env = child_env(CLIP_LIVE_DATA_DIR=str(tmp_path / "data"), CLIP_LIVE_API_PORT=str(free_port()))
+    # A session of its own, so that Ctrl-C can go to its whole process group, as a terminal's does.
     mesh = subprocess.Popen([*CLI, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -49,10 +51,16 @@ def test_run_comes_up_status_lists_services_and_ctrl_c_leaves_nothing(tmp_path: 
         worker_pids = {s["pid"] for s in services}
         assert worker_pids <= {p.pid for p in children}
     finally:
-        mesh.send_signal(signal.SIGINT)
+        os.killpg(mesh.pid, signal.SIGINT)
+        asked = time.monotonic()
         out, _ = mesh.communicate(timeout=60)
+    took = time.monotonic() - asked
     assert mesh.returncode == 0, out
-    assert "Traceback" not in out
+    assert took < 10, f"Ctrl-C took {took:.1f} s"
+    assert "Traceback" not in out and " ERROR " not in out, out
+    assert out.rstrip().endswith("stopped"), out
+    logs = (tmp_path / "data" / "logs" / "clip-live.log").read_text()
+    assert "Traceback" not in logs and " ERROR " not in logs, logs[-3000:]
     for proc in children:
         assert not psutil.pid_exists(proc.pid) or proc.status() == psutil.STATUS_ZOMBIE, proc
     assert not (tmp_path / "data" / "mesh.json").exists()
