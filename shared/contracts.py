@@ -98,6 +98,18 @@ class MonitorCommand(ChannelMessage):
     wall: float
 
 
+class ClipWhy(Contract):
+    """Why a clip was made: the rule that fired and what it saw at the spike."""
+
+    trigger: str = Field(description="model, two_votes, three_votes or manual.")
+    t: float | None = Field(default=None, description="Stream time of the spike.")
+    probability: float | None = Field(default=None, ge=0, le=1,
+                                      description="The model's P at the spike.")
+    votes: dict[str, bool] = Field(default_factory=dict, description="The 2-of-3 votes.")
+    contributions: dict[str, float] = Field(
+        default_factory=dict, description="Each feature's share of the model's log-odds.")
+
+
 class ClipRequest(ChannelMessage):
     """Ask the clipper for a clip around stream time `t`."""
 
@@ -108,6 +120,7 @@ class ClipRequest(ChannelMessage):
     post: float = Field(gt=0)
     reason: str = "manual"
     wall: float
+    why: ClipWhy | None = Field(default=None, description="The fuser's reasons; None: manual.")
 
 
 class ClipProgress(ChannelMessage):
@@ -136,6 +149,8 @@ class Clip(ChannelMessage):
     partial: bool = False
     note: str = ""
     wall: float
+    why: ClipWhy | None = Field(default=None, description="Why the clip was made.")
+    thumbnail: str = Field(default="", description="A JPEG from the clip; empty: none.")
 
 
 # ---- Ingest -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from shared.streams import clip_key
 
 Verdict = Literal["keep", "drop"]
 VERDICTS: tuple[Verdict, ...] = ("keep", "drop")
-FILE_FIELDS = ("video", "captions", "metadata")
+FILE_FIELDS = ("video", "captions", "metadata", "thumbnail")
 """The hash fields that hold the clip's file paths."""
 LOCK_TTL_MS = 10_000
 

@@ -37,10 +37,12 @@ them, and follow everything live on the websocket.
 `<data_dir>/api_token` (made at the first start).
 
 **Websocket** `/ws`. Send `{"token": "<token>", "channels": ["name"]}` as the first message
-(`"channels": "*"` for all). Then events come as
+(`"channels": "*"` for all). First come `backlog` messages (`{"type": "backlog", "more",
+"events": [...]}`: the last five minutes of the channels you follow). Then events come as
 `{"type", "channel", "id", "data"}` with type `event` (loudness, motion, excited probability per
-second), `new_spike`, `caption` (interim and final), `clipProgress` ({status, percent}),
-`new_clip` and `channel_state`. Send `{"channels": [...]}` to follow other channels.
+second), `new_spike`, `caption` (interim and final), `chat` and `face` (one second each),
+`clipProgress` ({status, percent}), `new_clip` and `channel_state`. Send `{"channels": [...]}`
+to follow other channels.
 """
 
 

@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from services.api.models import ClipOut
-from shared.contracts import Clip
+from shared.contracts import Clip, ClipWhy
 from shared.streams import CLIP_INDEX_KEY, clip_key
 
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")
@@ -26,7 +27,8 @@ TEXT_FIELDS = {
 } | {"source_url", "spike_utc", "spike_from", "worker", "verdict"}
 """Hash fields stored as plain text; the others hold JSON."""
 
-FILE_FIELDS = ("video", "captions", "metadata")
+FILE_FIELDS = ("video", "captions", "metadata", "thumbnail")
+"""Server paths: never shown, only linked."""
 PAGE = 500
 
 
@@ -64,6 +66,8 @@ def clip_out(clip_id: str, record: dict[str, Any]) -> ClipOut:
         "file": _name(record.get("video")),
         "video_url": f"/api/clip/{clip_id}/video",
         "captions_url": f"/api/clip/{clip_id}/srt",
+        "thumbnail_url": thumbnail_url(clip_id, record.get("thumbnail")),
+        "why": _why(record.get("why")),
         "details": details,
     })
 
@@ -74,7 +78,13 @@ def event_clip(clip: Clip) -> dict[str, Any]:
     data["file"] = _name(clip.video)
     data["video_url"] = f"/api/clip/{clip.clip_id}/video"
     data["captions_url"] = f"/api/clip/{clip.clip_id}/srt"
+    data["thumbnail_url"] = thumbnail_url(clip.clip_id, clip.thumbnail)
     return data
+
+
+def thumbnail_url(clip_id: str, path: Any) -> str:
+    """The link to a clip's picture, or '' when it has none."""
+    return f"/api/clip/{clip_id}/thumbnail" if path else ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,14 @@ async def _records(redis: Redis, ids: list[str]) -> list[dict[str, Any] | None]:
             pipe.hgetall(clip_key(clip_id))
         replies = await pipe.execute()
     return [decode_record(raw) if raw else None for raw in replies]
+
+
+def _why(value: Any) -> ClipWhy | None:
+    """The clip's reasons, or None when it has none (older clips) or they do not fit."""
+    try:
+        return ClipWhy.model_validate(value) if isinstance(value, dict) else None
+    except ValidationError:
+        return None
 
 
 def _name(path: Any) -> str:

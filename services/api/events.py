@@ -5,8 +5,9 @@ Every event the server sends is one JSON object:
     {"type": "<kind>", "channel": "<channel>", "id": "<stream id>", "data": {...}}
 
 Kinds: `event` (the fuser's per-second row: loud_db, motion_avg, excited_prob, ...),
-`new_spike`, `caption` (interim and final), `clipProgress` ({status, percent, ...}),
-`new_clip`, and `channel_state`. This module is pure: no Redis, no sockets.
+`new_spike`, `caption` (interim and final), `chat` (one second of chat: messages, rate_z, ...),
+`face` (one second of the streamer's face: excitement, ...), `clipProgress` ({status, percent,
+...}), `new_clip`, and `channel_state`. This module is pure: no Redis, no sockets.
 """
 
 from __future__ import annotations
@@ -16,15 +17,27 @@ from typing import Any
 
 from services.api.clipdata import event_clip
 from shared.contracts import Clip, Contract, check_channel
-from shared.streams import CAPTIONS, CHANNEL_STATES, CLIP_PROGRESS, CLIPS, EVENTS, SPIKES, Topic
+from shared.streams import (
+    CAPTIONS,
+    CHANNEL_STATES,
+    CHAT,
+    CLIP_PROGRESS,
+    CLIPS,
+    EVENTS,
+    FACE,
+    SPIKES,
+    Topic,
+)
 
-PER_CHANNEL_TOPICS: tuple[Topic[Any], ...] = (EVENTS, SPIKES, CAPTIONS)
+PER_CHANNEL_TOPICS: tuple[Topic[Any], ...] = (EVENTS, SPIKES, CAPTIONS, CHAT, FACE)
 GLOBAL_TOPICS: tuple[Topic[Any], ...] = (CLIP_PROGRESS, CLIPS, CHANNEL_STATES)
 
 KINDS = {
     EVENTS.name: "event",
     SPIKES.name: "new_spike",
     CAPTIONS.name: "caption",
+    CHAT.name: "chat",
+    FACE.name: "face",
     CLIP_PROGRESS.name: "clipProgress",
     CLIPS.name: "new_clip",
     CHANNEL_STATES.name: "channel_state",

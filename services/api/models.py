@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.contracts import ChannelState, check_channel
+from shared.contracts import ChannelState, ClipWhy, check_channel
 
 
 class StartRequest(BaseModel):
@@ -81,6 +81,8 @@ class ClipOut(BaseModel):
     file: str = Field(default="", description="The video's file name.")
     video_url: str
     captions_url: str
+    thumbnail_url: str = Field(default="", description="A picture from the clip; empty: none.")
+    why: ClipWhy | None = Field(default=None, description="Why it was made (older clips: none).")
     details: dict[str, Any] = Field(default_factory=dict,
                                     description="Everything else the clipper recorded.")
 

@@ -1,4 +1,5 @@
-"""Clips: list them, read one's metadata, play its video, get its captions, keep or drop it."""
+"""Clips: list them, read one's metadata, play its video, get its captions and picture, keep
+or drop it."""
 
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ async def clip_captions(clip_id: str, request: Request) -> FileResponse:
     path = await _clip_file(request, clip_id, "captions", ".srt")
     return FileResponse(path, media_type="application/x-subrip; charset=utf-8",
                         filename=path.name)
+
+
+@router.get("/api/clip/{clip_id}/thumbnail", response_class=FileResponse,
+            responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}},
+                                          "description": "A JPEG taken at the spike."}},
+            summary="A picture from the clip, taken at the spike")
+async def clip_thumbnail(clip_id: str, request: Request) -> FileResponse:
+    path = await _clip_file(request, clip_id, "thumbnail", ".jpg")
+    return FileResponse(path, media_type="image/jpeg", filename=path.name,
+                        content_disposition_type="inline")
 
 
 @router.post("/api/clip/{clip_id}/keep", dependencies=[Depends(require_token)],

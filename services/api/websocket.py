@@ -7,8 +7,9 @@ How a client talks to it:
    `{"token": "<api token>", "channels": ["somechannel"]}` (`"channels": "*"` or null: all).
    The token goes in a message, not in the URL, so it never lands in an access log or a
    browser's history. A wrong or missing token closes the socket with code 4401.
-3. The server answers `{"type": "hello", "channels": [...]}`, then sends events as they come
-   (see `services.api.events` for their shape).
+3. The server answers `{"type": "hello", "channels": [...]}`, then `backlog` messages with
+   the last minutes of the channels it follows (see `services.api.backlog`), then events as
+   they come (see `services.api.events` for their shape).
 4. Send `{"channels": [...]}` at any time to follow other channels (answer: `subscribed`).
 
 One reader task (`Hub.run`) reads every stream the dashboard needs with one blocking call and
@@ -28,6 +29,7 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from services.api.backlog import BACKLOG_TOPICS, Marks, backlog_messages, read_backlog
 from services.api.events import (
     GLOBAL_TOPICS,
     PER_CHANNEL_TOPICS,
@@ -55,6 +57,8 @@ LOOK_BACK_MS = 10_000
 """A channel found in the registry is read from this far back, so its first events are not
 missed between the channel's start and our next look at the registry."""
 HELLO_TIMEOUT_S = 10.0
+READY_WAIT_S = 5.0
+"""How long a new client waits for the reader's first look at the bus, for its backlog."""
 MAX_SEQ = 2**64 - 1
 """The largest sequence number a stream id can have."""
 CLOSE_UNAUTHORIZED = 4401
@@ -98,6 +102,19 @@ class Hub:
         self.clients.add(client)
         return client
 
+    def join_marked(self, channels: Channels) -> tuple[Client, Marks]:
+        """Join, and say where the reader stands now in each stream of the backlog. There is
+        no await in here: every message after a mark reaches the new client's queue."""
+        marks: Marks = {}
+        for channel in self.channels:
+            if not wants(channels, channel):
+                continue
+            for topic in BACKLOG_TOPICS:
+                stream = topic.stream(channel)
+                if stream in self.positions:
+                    marks[stream] = (channel, topic, self.positions[stream][1])
+        return self.join(channels), marks
+
     def leave(self, client: Client) -> None:
         if client in self.clients:
             self.clients.discard(client)
@@ -121,14 +138,14 @@ class Hub:
         while True:
             try:
                 if not self.ready.is_set():
-                    now_ms = await self._server_ms()
+                    now_ms = await self.server_ms()
                     for topic in GLOBAL_TOPICS:
                         self.positions[topic.stream()] = (topic, f"{now_ms}-0")
                     await self._refresh(now_ms)
                     self.ready.set()
                 if time.monotonic() >= next_refresh:
                     next_refresh = time.monotonic() + REFRESH_S
-                    await self._refresh(await self._server_ms())
+                    await self._refresh(await self.server_ms())
                 found, last = await self.bus.read_streams(
                     self.positions, count=READ_COUNT, block_ms=self.block_ms)
                 self.last_read = time.time()
@@ -155,10 +172,14 @@ class Hub:
                 client.offer(text)
                 self.sent += 1
 
-    async def _server_ms(self) -> int:
+    async def server_ms(self) -> int:
         """Redis's clock in ms, so stream ids and our start point agree."""
         seconds, micros = await self.bus.redis.time()
         return int(seconds) * 1000 + int(micros) // 1000
+
+    async def refresh(self) -> None:
+        """Follow the channels in the registry now, without waiting for the next look."""
+        await self._refresh(await self.server_ms())
 
     async def _refresh(self, now_ms: int) -> None:
         for channel in await all_states(self.bus.redis):
@@ -206,9 +227,16 @@ async def serve_client(ws: WebSocket) -> None:
     if not token_matches(given, ws.app.state.token):
         await _close(ws, CLOSE_UNAUTHORIZED, "wrong token")
         return
-    client = hub.join(channels)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(READY_WAIT_S):
+            await hub.ready.wait()
+    with contextlib.suppress(*REDIS_DOWN):
+        await hub.refresh()  # a channel registered a moment ago has its backlog too
+    client, marks = hub.join_marked(channels)
     try:
         await ws.send_text(reply("hello", channels, queue=hub.queue_size))
+        for text in await _backlog(hub, marks):
+            await ws.send_text(text)
         tasks = [asyncio.create_task(_send_events(ws, client)),
                  asyncio.create_task(_read_updates(ws, client))]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -220,6 +248,17 @@ async def serve_client(ws: WebSocket) -> None:
     finally:
         hub.leave(client)
         await _close(ws, 1000, "")
+
+
+async def _backlog(hub: Hub, marks: Marks) -> list[str]:
+    """The `backlog` messages for a new client (one empty one when Redis cannot be read)."""
+    try:
+        return backlog_messages(await read_backlog(hub.bus, marks, await hub.server_ms()))
+    except REDIS_DOWN as err:
+        log.warning("cannot read the backlog for a new websocket client: %s", err)
+    except Exception:  # A bug here must not keep the client from its live events.
+        log.exception("the backlog for a new websocket client failed")
+    return backlog_messages([])
 
 
 async def _send_events(ws: WebSocket, client: Client) -> None:

@@ -4,7 +4,8 @@
 2. pin the recording from `t - pre` on, so ingest does not delete what we need;
 3. wait until the segment that holds `t + post` is recorded (or the stream ends, or we waited
    long enough: then we cut what exists and say so);
-4. join the whole segments with FFmpeg, write the captions (`.srt`) and the metadata (`.json`);
+4. join the whole segments with FFmpeg, take one picture at the spike (`.jpg`), write the
+   captions (`.srt`) and the metadata (`.json`, with why the clip was made);
 5. put the metadata in Redis;
 6. unpin, whatever happened.
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shared.bus import Bus
-from shared.contracts import Clip, ClipRequest
+from shared.contracts import Clip, ClipRequest, ClipWhy
 from shared.recording import pin, unpin
 from shared.settings import Settings
 
@@ -30,6 +31,7 @@ from .cut import CutError, CutResult, SegmentFile, cut_clip
 from .plan import ClipPlan, Piece, Window, make_window, nearest, plan_clip, wall_at
 from .srt import cues_for_clip, to_srt
 from .store import ClipFiles, release_files, reserve_files, save_record, write_sidecar, write_text
+from .thumb import make_thumbnail, thumbnail_at
 
 WAIT_STEP_MS = 500
 """How long one wait for new segments lasts before we look at the channel's state again."""
@@ -160,9 +162,14 @@ class ClipJob:
         files = reserve_files(self.settings.data_dir, self.channel, spike_wall)
         try:
             result = await self._cut(plan.pieces, files)
+            thumb_started = time.monotonic()
+            thumbnail, thumb_note = await self._thumbnail(spike, plan, result, files)
+            thumb_s = time.monotonic() - thumb_started
             captions_srt, cue_count = await self._captions(spike, plan)
             write_text(files.captions, captions_srt)
-            clip, sidecar = self._describe(spike, spike_wall, waited, files, result)
+            clip, sidecar = self._describe(spike, spike_wall, waited, files, result,
+                                           thumbnail, thumb_note)
+            sidecar["timings"]["thumbnail_s"] = round(thumb_s, 3)
             state = await index.channel_state(self.bus, self.channel)
             sidecar["source_url"] = state.url if state else ""
             sidecar["captions_count"] = cue_count
@@ -181,6 +188,25 @@ class ClipJob:
         except CutError as err:
             raise JobFailed(str(err)) from None
 
+    async def _thumbnail(self, spike: Spike, plan: ClipPlan, result: CutResult,
+                         files: ClipFiles) -> tuple[str, str]:
+        """Take the clip's picture at the spike. Returns its path ('' for none) and a note
+        when that failed: a clip without a picture is still a clip."""
+        if "video" not in result.probe.streams:
+            return "", ""
+        at = thumbnail_at(spike.t - plan.start, result.probe.duration)
+        try:
+            await make_thumbnail(files.video, files.thumbnail, at,
+                                 self.settings.clip_cut_timeout_s)
+        except CutError as err:
+            return "", f"no picture: {err}"
+        return str(files.thumbnail.resolve()), ""
+
+    def _why(self, spike: Spike) -> ClipWhy:
+        """Why the clip was made: the fuser's reasons, or the request's reason ("manual")."""
+        given = self.request.why or ClipWhy(trigger=self.request.reason or "manual")
+        return given.model_copy(update={"t": spike.t})
+
     async def _captions(self, spike: Spike, plan: ClipPlan) -> tuple[str, int]:
         """The clip's SRT text from the channel's final captions, and how many cues it has."""
         since_wall = wall_at(plan.start, spike.ref_t, spike.ref_wall)
@@ -189,10 +215,13 @@ class ClipJob:
         return to_srt(cues), len(cues)
 
     def _describe(self, spike: Spike, spike_wall: float, waited: Waited, files: ClipFiles,
-                  result: CutResult) -> tuple[Clip, dict[str, Any]]:
+                  result: CutResult, thumbnail: str,
+                  thumb_note: str) -> tuple[Clip, dict[str, Any]]:
         """The `Clip` event and the full metadata for the sidecar and Redis."""
         plan, request = waited.plan, self.request
         notes = [waited.why_short, *plan.notes] if waited.why_short else list(plan.notes)
+        if thumb_note:
+            notes.append(thumb_note)
         off = result.probe.duration - plan.expected_duration
         if abs(off) > 1.0:
             notes.append(f"the clip is {result.probe.duration:.1f} s long, "
@@ -204,6 +233,7 @@ class ClipJob:
             video=str(files.video.resolve()), captions=str(files.captions.resolve()),
             metadata=str(files.metadata.resolve()), reason=request.reason,
             partial=bool(waited.why_short or plan.notes), note="; ".join(notes), wall=now,
+            why=self._why(spike), thumbnail=thumbnail,
         )
         sidecar: dict[str, Any] = clip.model_dump(mode="json")
         sidecar.update({

@@ -21,12 +21,13 @@ MAX_SAME_NAME = 1000
 
 @dataclass(frozen=True)
 class ClipFiles:
-    """The three files of one clip: `clip_<stamp>.mp4`, `.srt` and `.json`."""
+    """The files of one clip: `clip_<stamp>.mp4`, `.srt`, `.json` and its `.jpg` picture."""
 
     stem: str
     video: Path
     captions: Path
     metadata: Path
+    thumbnail: Path
 
 
 def stamp(wall: float) -> str:
@@ -47,8 +48,9 @@ def reserve_files(data_dir: Path, channel: str, wall: float) -> ClipFiles:
     for n in range(1, MAX_SAME_NAME + 1):
         stem = base if n == 1 else f"{base}_{n}"
         files = ClipFiles(stem=stem, video=folder / f"{stem}.mp4",
-                          captions=folder / f"{stem}.srt", metadata=folder / f"{stem}.json")
-        if files.video.exists() or files.captions.exists():
+                          captions=folder / f"{stem}.srt", metadata=folder / f"{stem}.json",
+                          thumbnail=folder / f"{stem}.jpg")
+        if files.video.exists() or files.captions.exists() or files.thumbnail.exists():
             continue
         try:
             os.close(os.open(files.metadata, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
@@ -60,7 +62,7 @@ def reserve_files(data_dir: Path, channel: str, wall: float) -> ClipFiles:
 
 def release_files(files: ClipFiles) -> None:
     """Remove whatever a failed job left of its clip's files."""
-    for path in (files.video, files.captions, files.metadata):
+    for path in (files.video, files.captions, files.metadata, files.thumbnail):
         path.unlink(missing_ok=True)
 
 

@@ -26,7 +26,7 @@ from services.fuser.rules import (
     two_of_three,
     voice_vote,
 )
-from shared.contracts import ChatSecond, ClipRequest, EventRow, Spike
+from shared.contracts import ChatSecond, ClipRequest, ClipWhy, EventRow, Spike
 
 HISTORY_S = 120
 
@@ -84,6 +84,7 @@ class ChannelFuser:
         self.chat: dict[int, ChatSecond] = {}
         self.unjudged_spikes: list[ChatSecond] = []
         self.history: deque[Closed] = deque(maxlen=HISTORY_S)
+        self.held: deque[EventRow] = deque()
         self.flag_next_row = False
         self.last_wall = 0.0
         self.session = ""
@@ -118,13 +119,18 @@ class ChannelFuser:
 
     def finish(self) -> Outputs:
         """The stream ended (or we stop owning it): close everything still open."""
-        return self._decide(self.buckets.flush())
+        return self._decide(self.buckets.flush(), final=True)
 
-    def _decide(self, seconds: list[Second]) -> Outputs:
+    def _decide(self, seconds: list[Second], final: bool = False) -> Outputs:
         out = Outputs()
         for second in seconds:
             self._close(second, out)
         self._judge_chat(out)
+        # A row that could be the first of the model's "in a row" waits until that is decided,
+        # so that the clip flag lands on the second the clip is for. Other rows go at once.
+        keep = 0 if final else self.config.seconds_in_a_row - 1
+        while self.held and (len(self.held) > keep or not self._may_start_a_run(self.held[0])):
+            out.rows.append(self.held.popleft())
         return out
 
     # ---- One second --------------------------------------------------------------------------
@@ -147,6 +153,13 @@ class ChannelFuser:
         closed = Closed(second.t, second.session or self.session, wall, probability, votes,
                         contributions)
         self.history.append(closed)
+        self.held.append(EventRow(
+            channel=self.channel, session=closed.session, t=float(second.t), dur=1.0, wall=wall,
+            loud_db=_round(raw.loud_db), pitch_var=_round(raw.pitch_var),
+            motion_avg=_round(raw.motion_avg), sentiment=_round(raw.sentiment),
+            excited_prob=round(probability, 4), clip_flag=self._take_flag(),
+            features={k: _round(v) for k, v in features.items()}, missing=missing, votes=votes,
+        ))
         first = self.in_a_row.update(second.t, probability >= self.config.threshold)
         if first is not None:
             start = next((c for c in self.history if c.t == first), closed)
@@ -154,13 +167,6 @@ class ChannelFuser:
         rule = two_of_three(votes)
         if rule is not None:
             self._trigger(closed, rule, out)
-        out.rows.append(EventRow(
-            channel=self.channel, session=closed.session, t=float(second.t), dur=1.0, wall=wall,
-            loud_db=_round(raw.loud_db), pitch_var=_round(raw.pitch_var),
-            motion_avg=_round(raw.motion_avg), sentiment=_round(raw.sentiment),
-            excited_prob=round(probability, 4), clip_flag=self._take_flag(),
-            features={k: _round(v) for k, v in features.items()}, missing=missing, votes=votes,
-        ))
 
     def _chat_near(self, t: int) -> tuple[float | None, bool]:
         """Chat's rate score and spike vote for stream second `t`, from the chat seconds that
@@ -197,22 +203,41 @@ class ChannelFuser:
     def _trigger(self, closed: Closed, trigger: Trigger, out: Outputs) -> None:
         accepted = self.planner.accept(float(closed.t), trigger)
         job_id = self.new_job_id() if accepted else ""
-        out.spikes.append(Spike(
+        spike = Spike(
             channel=self.channel, session=closed.session, t=float(closed.t), dur=1.0,
             wall=closed.wall, probability=round(closed.probability, 4),
             contributions=closed.contributions, votes=dict(closed.votes), trigger=trigger,
             job_id=job_id,
-        ))
+        )
+        out.spikes.append(spike)
         if accepted:
-            self.flag_next_row = True
+            self._flag(closed.t)
             out.jobs.append(ClipRequest(
                 channel=self.channel, job_id=job_id, session=closed.session, t=float(closed.t),
                 pre=self.config.pre, post=self.config.post, reason=trigger, wall=self.now(),
+                why=why_of(spike),
             ))
+
+    def _may_start_a_run(self, row: EventRow) -> bool:
+        return row.excited_prob >= self.config.threshold - 1e-4  # The row's P is rounded.
+
+    def _flag(self, t: int) -> None:
+        """Flag the row of second `t`; if it is already out, flag the next one."""
+        for i, row in enumerate(self.held):
+            if row.t == t:
+                self.held[i] = row.model_copy(update={"clip_flag": True})
+                return
+        self.flag_next_row = True
 
     def _take_flag(self) -> bool:
         flag, self.flag_next_row = self.flag_next_row, False
         return flag
+
+
+def why_of(spike: Spike) -> ClipWhy:
+    """The reasons a spike gives, to travel with its clip job to the clip."""
+    return ClipWhy(trigger=spike.trigger, t=spike.t, probability=spike.probability,
+                   votes=dict(spike.votes), contributions=dict(spike.contributions))
 
 
 def _round(value: float | None) -> float | None:

@@ -1,12 +1,10 @@
 // Clip Live dashboard: live charts, captions, clips, start/stop. Plain JS, no build step.
+// On connect the server first sends a backlog (the last minutes), so a late page is not empty.
 // The token comes from ?token= (then it is removed from the address bar) or localStorage.
 "use strict";
 
 const TOKEN_KEY = "clipLiveToken";
-const MAX_POINTS = 600;          // points kept per line (10 minutes at one per second)
-const MAX_SPIKES = 50;           // spike marks kept on the charts
 const MAX_CAPTIONS = 30;
-const THRESHOLD = 0.8;           // the fuser clips at P >= 0.80
 const $ = (id) => document.getElementById(id);
 
 // ---- Token ----------------------------------------------------------------------------------
@@ -50,70 +48,6 @@ async function api(path, options = {}) {
     throw new Error(detail);
   }
   return data;
-}
-
-// ---- Charts ---------------------------------------------------------------------------------
-
-const charts = [
-  { id: "chart-loud", field: "loud_db", title: "Loudness (dBFS)" },
-  { id: "chart-motion", field: "motion_avg", title: "Motion (px/frame)" },
-  { id: "chart-excited", field: "excited_prob", title: "Excited probability", range: [0, 1] },
-];
-const traceOf = {};              // channel -> trace index (the same in every chart)
-const pending = {};              // channel -> {t: [], values per field}
-const spikeShapes = [];
-
-function setUpCharts() {
-  for (const chart of charts) {
-    const layout = {
-      title: { text: chart.title, font: { size: 13 } },
-      margin: { l: 45, r: 10, t: 30, b: 30 }, showlegend: true,
-      xaxis: { title: { text: "stream time (s)" } },
-      yaxis: chart.range ? { range: chart.range } : {},
-      shapes: chart.field === "excited_prob" ? [thresholdLine()] : [],
-    };
-    Plotly.newPlot(chart.id, [], layout, { displaylogo: false, responsive: true });
-  }
-}
-
-function thresholdLine() {
-  return { type: "line", xref: "paper", x0: 0, x1: 1, y0: THRESHOLD, y1: THRESHOLD,
-           line: { color: "#c62828", dash: "dash", width: 1 } };
-}
-
-function addPoint(channel, row) {
-  const slot = pending[channel] || (pending[channel] = { t: [], loud_db: [], motion_avg: [],
-                                                          excited_prob: [] });
-  slot.t.push(row.t);
-  for (const chart of charts) slot[chart.field].push(row[chart.field] ?? null);
-}
-
-function flushPoints() {
-  for (const [channel, slot] of Object.entries(pending)) {
-    if (!slot.t.length) continue;
-    if (traceOf[channel] === undefined) {
-      traceOf[channel] = Object.keys(traceOf).length;
-      for (const chart of charts) {
-        Plotly.addTraces(chart.id, { x: [], y: [], mode: "lines", name: channel });
-      }
-    }
-    for (const chart of charts) {
-      Plotly.extendTraces(chart.id, { x: [slot.t], y: [slot[chart.field]] },
-                          [traceOf[channel]], MAX_POINTS);
-    }
-    delete pending[channel];
-  }
-}
-
-function markSpike(spike) {
-  spikeShapes.push({ type: "line", yref: "paper", x0: spike.t, x1: spike.t, y0: 0, y1: 1,
-                     line: { color: "#ef6c00", width: 2 }, name: "spike" });
-  if (spikeShapes.length > MAX_SPIKES) spikeShapes.shift();
-  for (const chart of charts) {
-    const shapes = chart.field === "excited_prob" ? [thresholdLine(), ...spikeShapes]
-                                                  : [...spikeShapes];
-    Plotly.relayout(chart.id, { shapes });
-  }
 }
 
 // ---- Captions -------------------------------------------------------------------------------
@@ -203,7 +137,12 @@ async function loadClips() {
   try {
     const page = await api("/api/clips?limit=50");
     $("clips").replaceChildren(...page.items.map(clipItem));
+    showEmpty();
   } catch (err) { $("player-title").textContent = "cannot list clips: " + err.message; }
+}
+
+function showEmpty() {
+  $("no-clips").hidden = $("clips").children.length > 0;
 }
 
 function clipItem(clip) {
@@ -211,13 +150,50 @@ function clipItem(clip) {
   item.dataset.clipId = clip.clip_id;
   const when = clip.wall ? new Date(clip.wall * 1000).toLocaleTimeString() : "";
   const length = clip.duration ? `${clip.duration.toFixed(1)} s` : "";
-  item.append(span("title", `${clip.channel} ${when} ${length} ${clip.reason || ""}`),
-              span("verdict", ""),
+  const about = document.createElement("div");
+  about.className = "about";
+  about.append(span("title", `${clip.channel} ${when} ${length}`), span("why", whyText(clip)));
+  if (clip.thumbnail_url) {
+    const picture = Object.assign(document.createElement("img"), {
+      className: "thumb", src: clip.thumbnail_url, alt: "a picture from the clip" });
+    picture.addEventListener("click", () => play(clip));
+    item.append(picture);
+  }
+  item.append(about, span("verdict", ""),
               button("Play", "play", () => play(clip)),
               button("Keep", "keep", () => judge(item, clip.clip_id, "keep")),
               button("Drop", "drop", () => judge(item, clip.clip_id, "drop")));
   setVerdict(item, clip.verdict);
   return item;
+}
+
+// Why the clip was made: the rule, the model's P, the votes, what pushed P up most, and when.
+function whyText(clip) {
+  const why = clip.why || { trigger: clip.reason || "", t: clip.t };
+  const parts = [why.trigger];
+  if (why.probability !== null && why.probability !== undefined) {
+    parts.push(`P ${why.probability.toFixed(2)}`);
+  }
+  const votes = Object.entries(why.votes || {});
+  if (votes.length) {
+    parts.push("votes: " + (votes.filter(([, yes]) => yes).map(([name]) => name).join(", ")
+                            || "none"));
+  }
+  const top = Object.entries(why.contributions || {}).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  if (top.length) {
+    parts.push("top: " + top.map(([name, v]) => `${name} ${v >= 0 ? "+" : ""}${v.toFixed(2)}`)
+                            .join(", "));
+  }
+  const t = why.t ?? clip.t;
+  if (t !== null && t !== undefined) parts.push(`at ${streamTime(t)} stream time`);
+  return parts.filter(Boolean).join(" · ");
+}
+
+function streamTime(seconds) {
+  const whole = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60);
+  const s = String(whole % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
 function setVerdict(item, verdict) {
@@ -230,6 +206,7 @@ function setVerdict(item, verdict) {
 function addClip(clip) {
   document.querySelector(`#clips li[data-clip-id="${CSS.escape(clip.clip_id)}"]`)?.remove();
   $("clips").prepend(clipItem(clip));
+  showEmpty();
 }
 
 async function judge(item, clipId, verdict) {
@@ -239,6 +216,7 @@ async function judge(item, clipId, verdict) {
 
 async function play(clip) {
   const player = $("player");
+  player.hidden = false;
   player.replaceChildren();
   player.src = clip.video_url;
   $("player-title").textContent = clip.file || clip.clip_id;
@@ -281,10 +259,26 @@ function setStatus(on) {
   $("ws-status").className = "badge " + (on ? "on" : "off");
 }
 
+// Per stream, the newest id handled: a backlog sent again after a reconnect adds nothing twice.
+const lastIds = {};
+const PER_CHANNEL = new Set(["event", "chat", "face", "new_spike", "caption"]);
+
+function isNew(event) {
+  if (!PER_CHANNEL.has(event.type) || !event.id) return true;
+  const key = `${event.type} ${event.channel}`;
+  const [ms, n] = event.id.split("-").map(Number);
+  const last = lastIds[key];
+  if (last && (ms < last[0] || (ms === last[0] && n <= last[1]))) return false;
+  lastIds[key] = [ms, n];
+  return true;
+}
+
 function handle(event) {
+  if (!isNew(event)) return;
   switch (event.type) {
     case "hello": setStatus(true); retryMs = 500; break;
-    case "event": addPoint(event.channel, event.data); break;
+    case "backlog": event.events.forEach(handle); break;
+    case "event": case "chat": case "face": addPoint(event.type, event.channel, event.data); break;
     case "new_spike": markSpike(event.data); break;
     case "caption": showCaption(event.channel, event.data); break;
     case "clipProgress": showJob(event.data); break;

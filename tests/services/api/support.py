@@ -16,12 +16,14 @@ import httpx
 from pydantic import SecretStr
 
 from services.clipper.store import save_record
-from shared.bus import Bus
+from services.clipper.thumb import make_thumbnail
+from shared.bus import DATA_FIELD, Bus
 from shared.channels import save_state
-from shared.contracts import ChannelState, Clip
+from shared.contracts import ChannelState, Clip, ClipWhy, Contract
 from shared.embedded_redis import free_port
 from shared.runtime import ServiceContext, run_service
 from shared.settings import Settings
+from shared.streams import Topic
 from tests.support import wait_until
 
 TOKEN = "test-token-0123456789"
@@ -100,21 +102,43 @@ def make_mp4(path: Path, seconds: float = 1.0) -> None:
 
 
 async def store_clip(bus: Bus, settings: Settings, channel: str, stem: str,
-                     wall: float | None = None, reason: str = "model") -> Clip:
-    """Write a real clip the way the clipper does: mp4 + srt + json sidecar in
-    clips/<channel>/, the Redis hash and the index entry. Returns its Clip message."""
+                     wall: float | None = None, reason: str = "model",
+                     why: ClipWhy | None = None, thumbnail: bool = False,
+                     t: float = 20.0) -> Clip:
+    """Write a real clip the way the clipper does: mp4 + srt + json sidecar (+ a JPEG made by
+    the clipper's own FFmpeg step, with `thumbnail`) in clips/<channel>/, the Redis hash and the
+    index entry. Returns its Clip message."""
     folder = settings.data_dir / "clips" / channel
     video, captions, sidecar = (folder / f"{stem}{ext}" for ext in (".mp4", ".srt", ".json"))
     make_mp4(video)
+    picture = folder / f"{stem}.jpg"
+    if thumbnail:
+        await make_thumbnail(video, picture, 0.5, 30.0)
     captions.write_text("1\n00:00:00,000 --> 00:00:01,000\nwhat a shot\n\n", encoding="utf-8")
     wall = time.time() if wall is None else wall
     clip = Clip(channel=channel, clip_id=f"{channel}-{stem}", job_id=f"job-{stem}",
-                session="s1", t=20.0, start=10.0, duration=1.0, video=str(video.resolve()),
+                session="s1", t=t, start=t - 10.0, duration=1.0, video=str(video.resolve()),
                 captions=str(captions.resolve()), metadata=str(sidecar.resolve()),
-                reason=reason, wall=wall)
+                reason=reason, wall=wall, why=why,
+                thumbnail=str(picture.resolve()) if thumbnail else "")
     meta: dict[str, Any] = clip.model_dump(mode="json")
     meta.update({"source_url": "https://example.com/x.m3u8", "video_bytes": video.stat().st_size,
                  "timings": {"cut_s": 0.1}})
     sidecar.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     await save_record(bus.redis, clip, meta)  # the clipper's own way of recording a clip
     return clip
+
+
+async def server_ms(bus: Bus) -> int:
+    """Redis's clock in ms: stream ids are made from it."""
+    seconds, micros = await bus.redis.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+async def publish_at(bus: Bus, topic: Topic[Any], message: Contract, ms: int,
+                     channel: str | None = None) -> str:
+    """Add a message with the stream id `<ms>-0`, as if it had been published at that time
+    (`ms` from `server_ms`; ids must grow within a stream)."""
+    added = await bus.redis.xadd(topic.stream(channel), {DATA_FIELD: message.model_dump_json()},
+                                 id=f"{ms}-0")
+    return added.decode() if isinstance(added, bytes) else str(added)

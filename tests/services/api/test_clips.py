@@ -1,5 +1,6 @@
-"""Clips through the API: listing, metadata, the video with Range requests, captions, and
-keep/drop moving the files. The clips are real small mp4 files recorded as the clipper does."""
+"""Clips through the API: listing, metadata, why a clip was made, its picture, the video with
+Range requests, captions, and keep/drop moving the files. The clips are real small mp4 files
+recorded as the clipper does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from shared.bus import Bus
+from shared.contracts import ClipWhy
 from shared.settings import Settings
 from shared.streams import clip_key
 from tests.services.api.support import AUTH, RunningApi, store_clip
@@ -72,6 +74,27 @@ async def test_metadata_video_with_ranges_and_captions(
     assert srt.status_code == 200 and "what a shot" in srt.text
 
 
+async def test_a_clip_says_why_and_serves_its_picture(
+    api: RunningApi, client: httpx.AsyncClient, bus: Bus
+) -> None:
+    why = ClipWhy(trigger="model", t=82.0, probability=0.88, votes={"chat": False},
+                  contributions={"loud_z": 2.1})
+    clip = await store_clip(bus, api.settings, "alpha", "clip_9", why=why, thumbnail=True, t=82.0)
+    plain = await store_clip(bus, api.settings, "alpha", "clip_8", wall=clip.wall - 1)
+    [listed, older] = (await client.get("/api/clips")).json()["items"]
+    assert listed["why"] == why.model_dump() and "why" not in listed["details"]
+    assert listed["thumbnail_url"] == f"/api/clip/{clip.clip_id}/thumbnail"
+    assert "thumbnail" not in listed["details"]  # no server paths
+    assert (older["clip_id"], older["why"], older["thumbnail_url"]) == (plain.clip_id, None, "")
+
+    picture = await client.get(listed["thumbnail_url"])
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    assert picture.content == Path(clip.thumbnail).read_bytes()
+    assert picture.content[:2] == b"\xff\xd8"
+    missing = await client.get(f"/api/clip/{plain.clip_id}/thumbnail")
+    assert missing.status_code == 404
+
+
 async def test_path_tricks_find_nothing(
     api: RunningApi, client: httpx.AsyncClient, bus: Bus, settings: Settings
 ) -> None:
@@ -86,6 +109,13 @@ async def test_path_tricks_find_nothing(
     # A record that points outside the data folder is not served, even if the file exists.
     await bus.redis.hset(clip_key(clip.clip_id), mapping={"video": str(secret)})
     assert (await client.get(f"/api/clip/{clip.clip_id}/video")).status_code == 404
+    # The picture likewise, and only a .jpg is served as one.
+    secret_jpg = settings.data_dir.parent / "secret.jpg"
+    secret_jpg.write_bytes(b"\xff\xd8 not for you")
+    for target in (secret_jpg, settings.data_dir / "clips" / "alpha" / "clip_1.json"):
+        await bus.redis.hset(clip_key(clip.clip_id), mapping={"thumbnail": str(target)})
+        answer = await client.get(f"/api/clip/{clip.clip_id}/thumbnail")
+        assert answer.status_code == 404, target
     assert (await client.post(f"/api/clip/{clip.clip_id}/keep", headers=AUTH)).status_code == 404
     assert secret.read_bytes() == b"not for you"
 

@@ -1,36 +1,22 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright): it loads with no
-console errors, its charts get live points, spikes and captions show, a new clip appears and
-plays, keep works, and start/stop send commands."""
+console errors, its charts get live points, a spike is one mark, captions show, a new clip
+appears and plays, keep works, and start/stop send commands. (A page opened late:
+test_dashboard_late.py.)"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from shared.bus import Bus
-from shared.contracts import Caption, EventRow, MonitorCommand, Spike
-from shared.streams import CAPTIONS, CLIPS, CONTROL, EVENTS, SPIKES
+from shared.contracts import Caption, ChatSecond, EventRow, FaceSecond, MonitorCommand, Spike
+from shared.streams import CAPTIONS, CHAT, CLIPS, CONTROL, EVENTS, FACE, SPIKES
 from tests.services.api.support import TOKEN, RunningApi, set_state, store_clip, wait_until
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS,
-                                                   headless=True)
-        yield browser
-        await browser.close()
 
 
 async def points(page: Page, chart: str) -> int:
@@ -68,22 +54,45 @@ async def test_the_dashboard_shows_live_data_and_clips(
     shapes = await page.evaluate("document.getElementById('chart-excited').layout.shapes")
     assert [s["y0"] for s in shapes] == [0.8]
 
-    # A spike is marked on the charts; captions run in the ticker.
-    await bus.publish(SPIKES, Spike(channel="alpha", session="s1", t=5.0, dur=0.0,
-                                    wall=time.time(), probability=0.9, trigger="model"),
-                      channel="alpha")
+    # Chat and face get their own charts.
+    for t in range(3):
+        await bus.publish(CHAT, ChatSecond(
+            channel="alpha", session="s1", t=float(t), dur=1.0, wall=time.time(), messages=4 * t,
+            chatters=t, rate_z=1.5 * t, baseline=1.0, hype_density=0.1, spike=False,
+            strength=0.0), channel="alpha")
+        await bus.publish(FACE, FaceSecond(
+            channel="alpha", session="s1", t=float(t), dur=1.0, wall=time.time(), present=True,
+            excitement=0.25 * t), channel="alpha")
+    await page.wait_for_function(
+        "['chart-chat', 'chart-face'].every(id => { const d = document.getElementById(id).data;"
+        " return d && d.length && d[0].x.length >= 3; })")
+    assert await page.evaluate("document.getElementById('chart-chat').data[0].y") == [0, 4, 8]
+    assert await page.evaluate("document.getElementById('chart-face').data[0].y") == [
+        0, 0.25, 0.5]
+
+    # One moment is one mark: the fuser's spikes for the seconds after the one that asked for
+    # the clip merge into it (no job id), and draw nothing more. Captions run in the ticker.
+    for t, job in ((5.0, "j1"), (5.0, ""), (6.0, ""), (7.0, "")):
+        await bus.publish(SPIKES, Spike(channel="alpha", session="s1", t=t, dur=1.0,
+                                        wall=time.time(), probability=0.9, trigger="two_votes",
+                                        job_id=job), channel="alpha")
     await bus.publish(CAPTIONS, Caption(channel="alpha", session="s1", t=4.0, dur=1.0,
                                         wall=time.time(), text="what a shot", final=True),
                       channel="alpha")
     await page.wait_for_function(
         "document.getElementById('chart-loud').layout.shapes.some(s => s.x0 === 5)")
-    await page.wait_for_selector("#captions li:has-text('what a shot')")
+    await page.wait_for_selector("#captions li:has-text('what a shot')")  # after the spikes
+    for chart in ("chart-loud", "chart-excited", "chart-chat"):
+        marks = await page.evaluate(f"document.getElementById('{chart}').layout.shapes"
+                                    ".filter(s => s.name && s.name.startsWith('spike'))")
+        assert [(m["x0"], m["name"]) for m in marks] == [(5, "spike j1")], chart
 
     # A new clip appears, plays, and Keep moves its files.
     clip = await store_clip(bus, api.settings, "alpha", "clip_20261121T050000Z")
     await bus.publish(CLIPS, clip)
     item = page.locator(f"#clips li[data-clip-id='{clip.clip_id}']")
     await item.wait_for()
+    assert not await page.is_visible("#player") and not await page.is_visible("#no-clips")
     await item.locator("button.play").click()
     await page.wait_for_function(
         "(() => { const v = document.getElementById('player');"

@@ -133,8 +133,8 @@ async def test_monitor_clip_download_keep_and_drop_through_the_api(
             assert dropped.status_code == 200
             drop_dir = data / "drop" / CHANNEL
             stem = Path(video_name).stem
-            assert sorted(p.name for p in drop_dir.iterdir()) == [
-                f"{stem}.json", f"{stem}.mp4", f"{stem}.srt"]
+            assert sorted(p.name for p in drop_dir.iterdir()) == [  # the picture moves too
+                f"{stem}.jpg", f"{stem}.json", f"{stem}.mp4", f"{stem}.srt"]
             after = await http.get(meta["video_url"], headers={"Range": "bytes=0-99"})
             assert after.status_code == 206 and after.content == part.content
 

@@ -34,11 +34,27 @@ def row(channel: str, t: float, prob: float = 0.5) -> EventRow:
 
 
 async def hello(api: RunningApi, channels: Any) -> ClientConnection:
+    """Connect and say hello; the backlog that comes first must be empty here."""
+    ws, backlog = await hello_with_backlog(api, channels)
+    assert backlog == [], backlog
+    return ws
+
+
+async def hello_with_backlog(api: RunningApi,
+                             channels: Any) -> tuple[ClientConnection, list[dict[str, Any]]]:
+    """Connect, say hello, and take the backlog (the events of the last minutes)."""
     ws = await connect(api.ws_url)
     await ws.send(json.dumps({"token": TOKEN, "channels": channels}))
     first = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert first["type"] == "hello", first
-    return ws
+    events: list[dict[str, Any]] = []
+    more = True
+    while more:
+        part = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert part["type"] == "backlog" and part["count"] == len(part["events"]), part
+        events += part["events"]
+        more = part["more"]
+    return ws, events
 
 
 async def next_events(ws: ClientConnection, count: int) -> list[dict[str, Any]]:

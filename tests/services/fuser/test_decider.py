@@ -41,7 +41,7 @@ def test_one_excited_moment_makes_exactly_one_clip(tmp_path: Path) -> None:
     assert 58 <= out.jobs[0].t <= 64
     assert [r.t for r in out.rows] == [float(t) for t in range(120)]  # one row per second
     flagged = [r.t for r in out.rows if r.clip_flag]
-    assert flagged and all(57 <= t <= 70 for t in flagged)
+    assert flagged == [out.jobs[0].t]  # the row of the second the clip is for, not the next
     spike = next(s for s in out.spikes if s.job_id)
     assert spike.contributions["loud_z"] > 0  # the spike explains itself
     assert spike.probability >= 0.8 or sum(spike.votes.values()) >= 2
@@ -104,3 +104,12 @@ def test_a_suppressed_chat_spike_does_not_vote(tmp_path: Path) -> None:
                       strength=9, suppressed=True)
     messages.insert(next(i for i, m in enumerate(messages) if m.t >= 75), raid)
     assert run(messages, tmp_path, config).jobs == []
+
+
+def test_the_clip_flag_is_on_the_row_of_the_second_the_model_clipped(tmp_path: Path) -> None:
+    """The model needs two seconds in a row; the flag goes on the first, as the clip does."""
+    out = run(stream(moment=60, chat=False, face=False), tmp_path)
+    job = next(s for s in out.spikes if s.job_id)
+    assert job.trigger == "model"
+    assert [r.t for r in out.rows if r.clip_flag] == [job.t]
+    assert [r.t for r in out.rows] == [float(t) for t in range(120)]
