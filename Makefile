@@ -49,6 +49,10 @@ apt-install:
 	for tool in $(PACKAGES); do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
+	if [ -n "$$missing" ] && ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "missing programs:$$missing. Install them first (macOS: brew install ffmpeg redis espeak-ng); see README.md"; \
+	  exit 1; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
