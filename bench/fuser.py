@@ -10,11 +10,9 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from services.fuser import service
-from services.fuser.buckets import SIGNAL_NAMES
-from services.fuser.decider import ChannelFuser, FuserConfig
+from services.fuser import service, signals
+from services.fuser.decider import Decider, FuserConfig
 from services.fuser.model import ModelStore
 from shared.bus import Bus
 from shared.channels import save_state
@@ -22,17 +20,14 @@ from shared.contracts import ChannelState
 from shared.embedded_redis import EmbeddedRedis
 from shared.runtime import run_service
 from shared.settings import Settings
-from shared.streams import AUDIO_FEATURES, CHAT, FACE, MOTION, SEMANTIC, SPIKES, Topic
+from shared.streams import SPIKES
 from tests.services.fuser.scenario import CHANNEL, SESSION, stream
-
-TOPICS: dict[str, Topic[Any]] = {"audio": AUDIO_FEATURES, "motion": MOTION,
-                                 "semantic": SEMANTIC, "chat": CHAT, "face": FACE}
 
 
 def cpu_ms_per_stream_s(folder: Path, seconds: int = 600) -> float:
     model = ModelStore(folder / "models").load_current()
     ids = (str(i) for i in itertools.count())
-    fuser = ChannelFuser(CHANNEL, FuserConfig(), model, lambda: next(ids), time.time)
+    fuser = Decider(CHANNEL, FuserConfig(), model, lambda: next(ids), time.time)
     messages = stream(seconds=seconds, moment=300)
     start = time.process_time()
     for message in messages:
@@ -62,7 +57,7 @@ async def spike_latency(folder: Path, url: str, moments: int = 3) -> list[float]
         await asyncio.sleep(max(0.0, start + t + 1 - time.time()))  # a second is over
         for message in batch:
             shifted = message.model_copy(update={"wall": start + message.t})
-            await bus.publish(TOPICS[SIGNAL_NAMES[type(message)]], shifted, channel=CHANNEL)
+            await bus.publish(signals.by_model(type(message)).topic, shifted, channel=CHANNEL)
     await asyncio.sleep(6.0)
     spikes = await bus.read(SPIKES, channel=CHANNEL, count=1000)
     task.cancel()

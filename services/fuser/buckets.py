@@ -1,8 +1,9 @@
 """Join the signals into one-second buckets on the stream clock.
 
-Each signal reports how far it has come (its watermark). A second closes when every signal we
-expect has passed it, or when the newest signal is `lateness` seconds past it, whatever came
-in. A signal that never reported for a second is recorded as missing, never as zero.
+Each signal reports how far it has come (its watermark). A second closes when every steady
+signal has passed it, or when the newest signal is `lateness` seconds past it, whatever came
+in. A signal that never reported for a second is recorded as missing, never as zero. Which
+signals are steady, span seconds or react later comes from their declarations.
 """
 
 from __future__ import annotations
@@ -10,31 +11,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from shared.contracts import AudioFeatures, ChatSecond, FaceSecond, Motion, Semantic
+from services.fuser import signals
+from shared.contracts import Stamped
 
-Signal = AudioFeatures | Motion | Semantic | ChatSecond | FaceSecond
-
-SIGNAL_NAMES: dict[type, str] = {
-    AudioFeatures: "audio", Motion: "motion", Semantic: "semantic", ChatSecond: "chat",
-    FaceSecond: "face",
-}
-
-STEADY_SIGNALS = ("audio", "motion", "face")
-"""Signals that report every second while they run. Semantic speaks only when words come,
-and chat is judged later, over the chat delay, so they never hold a second open."""
+Signal = Stamped
+"""A message of any signal the fuser reads."""
 
 
 @dataclass
 class Second:
-    """Everything heard and seen in the second that starts at `t`."""
+    """Everything heard and seen in the second that starts at `t`: per signal name, its
+    messages by their start time."""
 
     t: int
     session: str = ""
     wall: float = 0.0
-    audio: dict[float, AudioFeatures] = field(default_factory=dict)
-    motion: dict[float, Motion] = field(default_factory=dict)
-    semantic: dict[float, Semantic] = field(default_factory=dict)
-    face: dict[float, FaceSecond] = field(default_factory=dict)
+    heard: dict[str, dict[float, Stamped]] = field(default_factory=dict)
+
+    def messages(self, name: str) -> list[Stamped]:
+        return list(self.heard.get(name, {}).values())
 
 
 class Bucketer:
@@ -47,34 +42,35 @@ class Bucketer:
         self.closed_until = 0  # Every second before this one is closed.
         self.late_messages = 0
 
-    def add(self, message: Signal) -> None:
+    def add(self, message: Stamped) -> None:
         """Put a message into the seconds it covers. Duplicates replace themselves; messages
-        for seconds already closed are counted and dropped."""
-        name = SIGNAL_NAMES[type(message)]
+        for seconds already closed are counted and dropped. A signal that reacts later only
+        moves its watermark: it is judged over its delay window elsewhere."""
+        signal = signals.by_model(type(message))
         end = message.t + max(message.dur, 1e-6)
-        self.watermarks[name] = max(self.watermarks.get(name, 0.0), end)
-        if isinstance(message, ChatSecond):
-            return  # Chat is judged over a delay window elsewhere.
+        self.watermarks[signal.name] = max(self.watermarks.get(signal.name, 0.0), end)
+        if signal.reacts_later:
+            return
         first = math.floor(message.t)
-        last = first if name != "semantic" else max(first, math.ceil(end) - 1)
+        last = max(first, math.ceil(end) - 1) if signal.spans else first
         for t in range(first, last + 1):
             if t < self.closed_until:
                 self.late_messages += 1
                 continue
             second = self.open.setdefault(t, Second(t, message.session,
                                                     message.wall + (t - message.t)))
-            getattr(second, name)[message.t] = message
+            second.heard.setdefault(signal.name, {})[message.t] = message
 
     def ready(self) -> list[Second]:
         """The seconds that can close now, oldest first (with empty ones for holes)."""
-        steady = [self.watermarks[s] for s in STEADY_SIGNALS if s in self.watermarks]
         if not self.watermarks:
             return []
+        steady = [self.watermarks[s.name] for s in signals.signals()
+                  if s.steady and not s.reacts_later and s.name in self.watermarks]
         newest = max(self.watermarks.values())
         done_by_watermark = math.floor(min(steady)) if steady else self.closed_until
         done_by_lateness = math.floor(newest - self.lateness)
-        until = max(done_by_watermark, done_by_lateness)
-        return self._close_until(until)
+        return self._close_until(max(done_by_watermark, done_by_lateness))
 
     def flush(self) -> list[Second]:
         """Close everything still open (the stream ended)."""

@@ -2,10 +2,10 @@
 
 Pure: no Redis, no asyncio. The service feeds it messages and publishes what `step` returns.
 
-Each closed second gets features, the model's probability and the 2-of-3 votes. Chat comes
-late (viewers see the stream seconds behind, then type), so a chat spike at chat time `tc`
-votes for the seconds in `[tc - chat_delay, tc]`, and a chat spike that arrives after those
-seconds closed can still complete a 2-of-3 vote for them.
+Each closed second gets features, the model's probability and the 2-of-3 votes. Some signals
+react late (chat: viewers see the stream seconds behind, then type), so a chat spike at chat
+time `tc` votes for the seconds in `[tc - chat_delay, tc]`, and a chat spike that arrives after
+those seconds closed can still complete a 2-of-3 vote for them.
 """
 
 from __future__ import annotations
@@ -14,19 +14,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from services.fuser import signals
 from services.fuser.buckets import Bucketer, Second, Signal
-from services.fuser.features import ChannelNormals, model_inputs, raw_values
+from services.fuser.features import ChannelNormals, cast_votes, summarize
 from services.fuser.model import LoadedModel
-from services.fuser.rules import (
-    ClipPlanner,
-    InARow,
-    Trigger,
-    VoteRules,
-    face_vote,
-    two_of_three,
-    voice_vote,
-)
-from shared.contracts import ChatSecond, ClipRequest, ClipWhy, EventRow, Spike
+from services.fuser.rules import ClipPlanner, InARow, Trigger, VoteRules, two_of_three
+from services.fuser.signals import FuserSignal
+from shared.contracts import ClipRequest, ClipWhy, EventRow, Spike, Stamped
 
 HISTORY_S = 120
 
@@ -67,7 +61,7 @@ class Closed:
     contributions: dict[str, float]
 
 
-class ChannelFuser:
+class Decider:
     """Decides for one channel."""
 
     def __init__(self, channel: str, config: FuserConfig, model: LoadedModel,
@@ -81,8 +75,8 @@ class ChannelFuser:
         self.normals = ChannelNormals(warmup=config.warmup)
         self.in_a_row = InARow(config.seconds_in_a_row)
         self.planner = ClipPlanner(config.pre, config.post, config.cooldown)
-        self.chat: dict[int, ChatSecond] = {}
-        self.unjudged_spikes: list[ChatSecond] = []
+        self.reacting: dict[str, dict[int, Stamped]] = {}  # late signals' seconds, by name
+        self.unjudged: list[tuple[FuserSignal, Stamped]] = []  # late votes still to place
         self.history: deque[Closed] = deque(maxlen=HISTORY_S)
         self.held: deque[EventRow] = deque()
         self.flag_next_row = False
@@ -93,14 +87,17 @@ class ChannelFuser:
         """Take in one signal message (in any order, duplicates allowed)."""
         self.session = message.session or self.session
         self.buckets.add(message)
-        if isinstance(message, ChatSecond):
+        signal = signals.by_model(type(message))
+        if signal.reacts_later:
             t = int(message.t)
-            known = self.chat.get(t)
-            self.chat[t] = message
-            if message.spike and not message.suppressed and not (known and known.spike):
-                self.unjudged_spikes.append(message)
-            for old in [k for k in self.chat if k < t - HISTORY_S]:
-                del self.chat[old]
+            seen = self.reacting.setdefault(signal.name, {})
+            known = seen.get(t)
+            seen[t] = message
+            votes = signal.late_vote
+            if votes and votes(message) and not (known and votes(known)):
+                self.unjudged.append((signal, message))
+            for old in [k for k in seen if k < t - HISTORY_S]:
+                del seen[old]
 
     def step(self) -> Outputs:
         """Close the seconds that are done, and judge late chat spikes."""
@@ -125,7 +122,7 @@ class ChannelFuser:
         out = Outputs()
         for second in seconds:
             self._close(second, out)
-        self._judge_chat(out)
+        self._judge_late_votes(out)
         # A row that could be the first of the model's "in a row" waits until that is decided,
         # so that the clip flag lands on the second the clip is for. Other rows go at once.
         keep = 0 if final else self.config.seconds_in_a_row - 1
@@ -138,25 +135,20 @@ class ChannelFuser:
     def _close(self, second: Second, out: Outputs) -> None:
         wall = second.wall or (self.last_wall + 1.0 if self.last_wall else self.now())
         self.last_wall = wall
-        raw = raw_values(second)
-        chat_z, chat_spike = self._chat_near(second.t)
-        features = self.normals.features(raw, chat_z)
-        inputs = model_inputs(features)
-        probability = self.model.probability(inputs)
-        contributions = self.model.contributions(inputs)
-        votes = {
-            "chat": chat_spike,
-            "voice": voice_vote(features, self.config.votes),
-            "face": face_vote(features, self.config.votes),
-        }
-        missing = list(raw.missing) + ([] if self.chat else ["chat"])
+        summary = summarize(second, self._windows(second.t), set(self.reacting))
+        raw = summary.raw
+        features = self.normals.features(raw)
+        probability = self.model.probability(features)
+        contributions = self.model.contributions(features)
+        votes = cast_votes(summary, features, self.config.votes)
+        missing = list(summary.missing)
         closed = Closed(second.t, second.session or self.session, wall, probability, votes,
                         contributions)
         self.history.append(closed)
         self.held.append(EventRow(
             channel=self.channel, session=closed.session, t=float(second.t), dur=1.0, wall=wall,
-            loud_db=_round(raw.loud_db), pitch_var=_round(raw.pitch_var),
-            motion_avg=_round(raw.motion_avg), sentiment=_round(raw.sentiment),
+            loud_db=_round(raw.get("loud_db")), pitch_var=_round(raw.get("pitch_var")),
+            motion_avg=_round(raw.get("motion_avg")), sentiment=_round(raw.get("sentiment")),
             excited_prob=round(probability, 4), clip_flag=self._take_flag(),
             features={k: _round(v) for k, v in features.items()}, missing=missing, votes=votes,
         ))
@@ -168,37 +160,34 @@ class ChannelFuser:
         if rule is not None:
             self._trigger(closed, rule, out)
 
-    def _chat_near(self, t: int) -> tuple[float | None, bool]:
-        """Chat's rate score and spike vote for stream second `t`, from the chat seconds that
-        came after it within the chat delay."""
-        if not self.chat:
-            return None, False
-        window = [c for k, c in self.chat.items() if t <= k <= t + self.config.chat_delay]
-        if not window:
-            return None, False
-        return max(c.rate_z for c in window), any(c.spike and not c.suppressed for c in window)
+    def _windows(self, t: int) -> dict[str, list[Stamped]]:
+        """For each signal that reacts later, its seconds that came after stream second `t`
+        within the chat delay."""
+        delay = self.config.chat_delay
+        return {name: [m for k, m in seen.items() if t <= k <= t + delay]
+                for name, seen in self.reacting.items()}
 
-    def _judge_chat(self, out: Outputs) -> None:
-        """A chat spike votes for the recent seconds it reacts to. If one of them already had
-        a voice or face vote, that makes two (or three) votes: a clip. A spike waits until the
-        seconds it votes for have closed."""
+    def _judge_late_votes(self, out: Outputs) -> None:
+        """A late vote (a chat spike) votes for the recent seconds it reacts to. If one of them
+        already had another vote, that makes two (or three) votes: a clip. A late vote waits
+        until the seconds it votes for have closed."""
         newest = self.history[-1].t if self.history else None
         waiting = []
-        for spike in self.unjudged_spikes:
-            if newest is None or newest < int(spike.t):
-                waiting.append(spike)
+        for signal, message in self.unjudged:
+            if newest is None or newest < int(message.t) or signal.vote is None:
+                waiting.append((signal, message))
                 continue
             reacted_to = [c for c in reversed(self.history)
-                          if spike.t - self.config.chat_delay <= c.t <= spike.t]
+                          if message.t - self.config.chat_delay <= c.t <= message.t]
             for closed in reacted_to:
-                if closed.votes["chat"]:
-                    break  # That second counted this chat when it closed.
-                closed.votes["chat"] = True
+                if closed.votes.get(signal.vote):
+                    break  # That second counted this vote when it closed.
+                closed.votes[signal.vote] = True
                 rule = two_of_three(closed.votes)
                 if rule is not None:
                     self._trigger(closed, rule, out)
                     break
-        self.unjudged_spikes = waiting
+        self.unjudged = waiting
 
     def _trigger(self, closed: Closed, trigger: Trigger, out: Outputs) -> None:
         accepted = self.planner.accept(float(closed.t), trigger)

@@ -1,5 +1,5 @@
-"""The per-second log on disk: `events.csv` (the brief's columns, exactly) and `features.csv`
-(every model feature, for retraining). One folder per channel and session:
+"""The per-second log on disk: `events.csv` (fixed columns, the same for every stream) and
+`features.csv` (every model feature, for retraining). One folder per channel and session:
 `<data_dir>/events/<channel>/<session>/`. `time` is the stream time of the second; an empty
 cell means the signal was missing."""
 
@@ -8,12 +8,16 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from services.fuser.features import FEATURES
+from services.fuser.signals import feature_names
 from shared.contracts import EventRow, check_channel
 
 EVENT_COLUMNS = ("time", "loud_db", "pitch_var", "motion_avg", "sentiment", "excited_prob",
                  "clip_flag")
-FEATURE_COLUMNS = ("time", *FEATURES)
+
+
+def feature_columns() -> tuple[str, ...]:
+    """The columns of a new `features.csv`: time, then every feature the fuser makes."""
+    return ("time", *feature_names())
 
 
 def session_dir(data_dir: Path, channel: str, session: str) -> Path:
@@ -33,21 +37,35 @@ def event_cells(row: EventRow) -> list[str]:
                                row.excited_prob, row.clip_flag)]
 
 
-def feature_cells(row: EventRow) -> list[str]:
-    return [_cell(row.t), *(_cell(row.features.get(name)) for name in FEATURES)]
+def feature_cells(row: EventRow, columns: tuple[str, ...]) -> list[str]:
+    return [_cell(row.t), *(_cell(row.features.get(name)) for name in columns[1:])]
 
 
 def append_rows(data_dir: Path, rows: list[EventRow]) -> None:
-    """Add rows to their session's files, writing the header first when a file is new."""
+    """Add rows to their session's files, writing the header first when a file is new. A
+    `features.csv` keeps the columns it began with (a signal added mid-session waits for the
+    next session's file), so every line matches its header."""
     for row in rows:
         folder = session_dir(data_dir, row.channel, row.session or "unknown")
         folder.mkdir(parents=True, exist_ok=True)
-        for name, header, cells in (("events.csv", EVENT_COLUMNS, event_cells(row)),
-                                    ("features.csv", FEATURE_COLUMNS, feature_cells(row))):
-            path = folder / name
-            new = not path.exists()
-            with path.open("a", newline="") as handle:
-                writer = csv.writer(handle)
-                if new:
-                    writer.writerow(header)
-                writer.writerow(cells)
+        _append(folder / "events.csv", EVENT_COLUMNS, event_cells(row))
+        features = folder / "features.csv"
+        columns = _header_of(features) or feature_columns()
+        _append(features, columns, feature_cells(row, columns))
+
+
+def _header_of(path: Path) -> tuple[str, ...] | None:
+    try:
+        with path.open(newline="") as handle:
+            return tuple(next(csv.reader(handle), ())) or None
+    except FileNotFoundError:
+        return None
+
+
+def _append(path: Path, header: tuple[str, ...], cells: list[str]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(header)
+        writer.writerow(cells)

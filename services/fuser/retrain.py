@@ -25,8 +25,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from services.fuser.features import FEATURES
-from services.fuser.model import ModelStore
+from services.fuser.model import LoadedModel, ModelError, ModelStore, prior_in_memory
+from services.fuser.signals import feature_names
 
 STEM_PATTERN = re.compile(r"^clip_[0-9]{8}T[0-9]{6}Z(_[0-9]+)?$")
 """The name of a clip's files without the suffix: `clip_<UTC stamp>[_n]`."""
@@ -38,11 +38,13 @@ HOLD_OUT_EVERY = 4  # one block in four is held out
 
 @dataclass
 class Dataset:
-    """Labelled seconds: features `x`, labels `y`, and the block each second belongs to."""
+    """Labelled seconds: features `x` (columns named by `names`), labels `y`, and the block
+    each second belongs to."""
 
     x: np.ndarray
     y: np.ndarray
     blocks: list[str] = field(default_factory=list)
+    names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -94,12 +96,12 @@ def _sidecar(data_dir: Path, channel: str, stem: str) -> dict[str, Any] | None:
     return None
 
 
-def read_features(path: Path) -> dict[int, list[float]]:
-    """`features.csv` -> {second: features in model order, missing read as 0}."""
+def read_features(path: Path, names: tuple[str, ...]) -> dict[int, list[float]]:
+    """`features.csv` -> {second: the features `names`, missing read as 0}."""
     rows: dict[int, list[float]] = {}
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            rows[int(float(row["time"]))] = [float(row.get(n) or 0.0) for n in FEATURES]
+            rows[int(float(row["time"]))] = [float(row.get(n) or 0.0) for n in names]
     return rows
 
 
@@ -112,6 +114,7 @@ def build_dataset(data_dir: Path) -> Dataset:
         marks = labels.setdefault(key, {})
         for t in range(spike - SPIKE_BEFORE_S, spike + SPIKE_AFTER_S + 1):
             marks[t] = max(marks.get(t, 0), label)
+    names = feature_names()
     xs: list[list[float]] = []
     ys: list[int] = []
     blocks: list[str] = []
@@ -119,11 +122,12 @@ def build_dataset(data_dir: Path) -> Dataset:
         path = data_dir / "events" / channel / session / "features.csv"
         if not path.exists():
             continue
-        for t, features in sorted(read_features(path).items()):
+        for t, features in sorted(read_features(path, names).items()):
             xs.append(features)
             ys.append(marks.get(t, 0))
             blocks.append(f"{channel}/{session}/{t // BLOCK_S}")
-    return Dataset(np.array(xs, dtype=float).reshape(-1, len(FEATURES)), np.array(ys), blocks)
+    return Dataset(np.array(xs, dtype=float).reshape(-1, len(names)), np.array(ys), blocks,
+                   names)
 
 
 def split(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +150,7 @@ def retrain(
 ) -> RetrainResult:
     """Train, compare, and install if not worse. Never raises for too little data."""
     store = ModelStore(data_dir / "models")
-    current = store.load_current()
+    current = _current_or_prior(store)
     data = build_dataset(data_dir)
     result = RetrainResult(None, "", rows=len(data.y), positives=int(data.y.sum()),
                            current=current.version)
@@ -161,7 +165,7 @@ def retrain(
     candidate = learner(data.x[train], data.y[train])
     result.auc_new = float(roc_auc_score(data.y[held], candidate.predict_proba(data.x[held])[:, 1]))
     result.auc_current = float(roc_auc_score(
-        data.y[held], current.estimator.predict_proba(data.x[held])[:, 1]))
+        data.y[held], current.score_table(data.x[held], data.names)))
     if result.auc_new < result.auc_current:
         result.reason = "the new model is worse on held-out seconds"
         return result
@@ -171,6 +175,15 @@ def retrain(
         "rows": result.rows, "positives": result.positives,
         "metrics": {"auc_heldout_new": result.auc_new, "auc_heldout_previous": result.auc_current,
                     "previous": current.version},
-    })
+    }, data.names)
     result.reason = "not worse than the model in use"
     return result
+
+
+def _current_or_prior(store: ModelStore) -> LoadedModel:
+    """The model in use; the prior when that one cannot be read, so that a retrain can
+    replace a broken model."""
+    try:
+        return store.load_current()
+    except ModelError:
+        return prior_in_memory()

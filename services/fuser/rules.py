@@ -1,7 +1,8 @@
 """The decision rules, as plain functions and small state machines.
 
-- The 2-of-3 rule (seed 002): hype chat, voice emotion, face emotion. Two votes make a clip;
-  all three make an instant clip, even during the cooldown. A missing signal never votes.
+- The 2-of-3 rule: hype chat, voice emotion, face emotion. Two votes make a clip; all three
+  make an instant clip, even during the cooldown. A missing signal never votes. Each signal
+  casts its part of a vote (see `signals/`); the lines they use are here, in `VoteRules`.
 - The model rule: P >= threshold two seconds in a row.
 - Clip planning: triggers close together merge into one clip, and a cooldown keeps clips apart.
 """
@@ -25,27 +26,9 @@ class VoteRules:
     face_excitement: float = 0.4
 
 
-def voice_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
-    """The voice sounds excited: loud and lively (prosody), or excited words (transcript)."""
-    loud, pitch = features.get("loud_z"), features.get("pitch_var_z")
-    hype, mood = features.get("hype_words"), features.get("sentiment_z")
-    prosody = loud is not None and pitch is not None and (
-        loud >= rules.voice_loud_z and pitch >= rules.voice_pitch_z)
-    words = hype is not None and (
-        hype >= rules.voice_hype_words
-        or (hype >= 1 and mood is not None and mood >= rules.voice_sentiment))
-    return prosody or words
-
-
-def face_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
-    """The face looks excited (surprise, joy, anger or fear over calm)."""
-    excitement = features.get("face_excitement")
-    return excitement is not None and excitement >= rules.face_excitement
-
-
 def two_of_three(votes: dict[str, bool]) -> Trigger | None:
     """Two votes: a clip. Three: an instant clip. Fewer: nothing."""
-    count = sum(bool(votes.get(name)) for name in ("chat", "voice", "face"))
+    count = sum(bool(vote) for vote in votes.values())
     if count == 3:
         return "three_votes"
     if count == 2:

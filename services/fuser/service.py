@@ -14,29 +14,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from services.fuser import signals
 from services.fuser.buckets import Signal
-from services.fuser.decider import ChannelFuser, FuserConfig, Outputs
+from services.fuser.decider import Decider, FuserConfig, Outputs
 from services.fuser.events_log import append_rows
-from services.fuser.model import LoadedModel, ModelStore
+from services.fuser.model import ModelError, ModelStore, prior_in_memory
 from shared.bus import REDIS_DOWN, Delivery, sleep_unless
 from shared.channels import active_channels, current_state
 from shared.leases import own_channels
 from shared.runtime import ServiceContext
 from shared.settings import Settings
-from shared.streams import (
-    AUDIO_FEATURES,
-    CHAT,
-    CLIP_REQUESTS,
-    EVENTS,
-    FACE,
-    MOTION,
-    SEMANTIC,
-    SPIKES,
-    Topic,
-    fuser_handover_key,
-)
+from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES, fuser_handover_key
 
-SIGNAL_TOPICS: tuple[Topic[Any], ...] = (AUDIO_FEATURES, MOTION, SEMANTIC, CHAT, FACE)
 MODEL_CHECK_S = 2.0
 HANDOVER_TTL_S = 24 * 3600
 """A hand-over older than this is of no use (the session has long moved on)."""
@@ -52,27 +41,44 @@ def config_from(settings: Settings) -> FuserConfig:
 
 
 class ModelWatch:
-    """The model in use, reloaded when `clip-live retrain` or `model use` changes it."""
+    """The model in use, reloaded when `clip-live retrain` or `model use` changes it.
 
-    def __init__(self, store: ModelStore) -> None:
+    A model that cannot be used (unreadable, or made for a feature this fuser does not make)
+    never stops the fuser: it logs one error and keeps scoring with the last good model, or
+    with the prior at start.
+    """
+
+    def __init__(self, store: ModelStore, log: logging.Logger) -> None:
         self.store = store
-        self.model: LoadedModel = store.load_current()  # May install the prior: stamp after.
-        self.stamp = store.stamp()
+        self.log = log
+        self.model = prior_in_memory()
+        self.stamp: float | None = None
+        self.refresh()
 
     def refresh(self) -> bool:
         """Load the model again if another one was put in use. True if it changed."""
         stamp = self.store.stamp()
         if stamp == self.stamp:
             return False
-        self.stamp = stamp
-        self.model = self.store.load_current()
+        try:
+            model = self.store.load_current()  # May install the prior: stamp again after.
+        except ModelError as err:
+            self.log.error("%s; still scoring with model %s", err, self.model.version)
+            self.stamp = stamp
+            return False
+        self.stamp = self.store.stamp()
+        self.model = model
+        unknown = model.unknown_to_it()
+        if unknown:
+            self.log.warning("model %s has no weight for %s: they count as 0 until a "
+                             "retrain", model.version, ", ".join(unknown))
         return True
 
 
 async def main(ctx: ServiceContext) -> None:
-    watch = ModelWatch(ModelStore(ctx.settings.data_dir / "models"))
+    watch = ModelWatch(ModelStore(ctx.settings.data_dir / "models"), ctx.log)
     ctx.log.info("model %s in use (%s)", watch.model.version, watch.model.meta.get("kind"))
-    fusers: dict[str, ChannelFuser] = {}
+    fusers: dict[str, Decider] = {}
 
     async def publish(out: Outputs) -> None:
         if out.rows:
@@ -90,10 +96,10 @@ async def main(ctx: ServiceContext) -> None:
             await ctx.bus.publish(CLIP_REQUESTS, job)
 
     async def run_channel(channel: str) -> None:
-        fuser = ChannelFuser(channel, config_from(ctx.settings), watch.model,
+        fuser = Decider(channel, config_from(ctx.settings), watch.model,
                              lambda: uuid.uuid4().hex[:12], time.time)
         fusers[channel] = fuser
-        streams = {topic.stream(channel): topic for topic in SIGNAL_TOPICS}
+        streams = {topic.stream(channel): topic for topic in signals.topics()}
 
         async def handle(delivery: Delivery[Signal]) -> None:
             fuser.add(delivery.message)
@@ -121,7 +127,7 @@ async def main(ctx: ServiceContext) -> None:
     await asyncio.gather(own_channels(ctx.leases(), wanted, run_channel, ctx.stop), watch_model())
 
 
-async def _take_over(ctx: ServiceContext, fuser: ChannelFuser) -> None:
+async def _take_over(ctx: ServiceContext, fuser: Decider) -> None:
     """If the fuser before us (a restart, or another replica) left where it stopped, and it
     was in the channel's current session, go on from there."""
     try:
@@ -138,7 +144,7 @@ async def _take_over(ctx: ServiceContext, fuser: ChannelFuser) -> None:
                      extra={"channel": fuser.channel})
 
 
-async def _hand_over(ctx: ServiceContext, fuser: ChannelFuser,
+async def _hand_over(ctx: ServiceContext, fuser: Decider,
                      publish: Callable[[Outputs], Awaitable[None]]) -> None:
     """We stop owning the channel: write the seconds still open (with what came so far;
     what is missing is marked missing), and say where we stopped for the next owner."""

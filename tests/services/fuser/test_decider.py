@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from services.fuser.buckets import Signal
-from services.fuser.decider import ChannelFuser, FuserConfig, Outputs
+from services.fuser.decider import Decider, FuserConfig, Outputs
 from services.fuser.model import ModelStore
 from shared.contracts import ChatSecond
 from tests.services.fuser.scenario import stream
@@ -19,7 +19,7 @@ IDS = (f"job{i}" for i in itertools.count())
 def run(messages: list[Signal], tmp_path: Path, config: FuserConfig | None = None,
         finish: bool = True) -> Outputs:
     model = ModelStore(tmp_path / "models").load_current()
-    fuser = ChannelFuser("demo", config or FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
+    fuser = Decider("demo", config or FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
     total = Outputs()
     for message in messages:
         fuser.add(message)

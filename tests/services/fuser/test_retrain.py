@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from services.fuser.events_log import FEATURE_COLUMNS
-from services.fuser.features import FEATURES
+from services.fuser.events_log import feature_columns
 from services.fuser.model import ModelStore
 from services.fuser.retrain import build_dataset, retrain
+from services.fuser.signals import feature_names
 
+FEATURES = feature_names()
 LOUD, MOTION = FEATURES.index("loud_z"), FEATURES.index("motion_z")
 HYPE = FEATURES.index("hype_words")
 
@@ -37,7 +38,7 @@ def make_sessions(data_dir: Path, sessions: int = 4, seconds: int = 300, seed: i
             x[t - 1:t + 6, MOTION] += rng.uniform(3.0, 6.0)
         with (folder / "features.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(FEATURE_COLUMNS)
+            writer.writerow(feature_columns())
             for t in range(seconds):
                 writer.writerow([t, *(f"{v:.4f}" for v in x[t])])
         for place, times in (("keep", kept), ("drop", dropped)):

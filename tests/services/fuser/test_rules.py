@@ -6,7 +6,17 @@ import itertools
 
 import pytest
 
-from services.fuser.rules import ClipPlanner, InARow, VoteRules, face_vote, two_of_three, voice_vote
+from services.fuser.rules import ClipPlanner, InARow, VoteRules, two_of_three
+from services.fuser.signals import audio, face, semantic
+
+
+def voice_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
+    """The voice vote: prosody (audio) or excited words (semantic)."""
+    return audio.votes({}, features, rules) or semantic.votes({}, features, rules)
+
+
+def face_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
+    return face.votes({}, features, rules)
 
 VOTERS = ("chat", "voice", "face")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from services.fuser import service
+from services.fuser import service, signals
 from services.fuser.events_log import EVENT_COLUMNS
 from services.fuser.model import ModelStore, prior_model
 from shared.bus import Bus
@@ -24,7 +24,7 @@ from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES, Topic, fuser_handover_
 from tests.services.fuser.scenario import CHANNEL, SESSION, stream
 from tests.support import wait_until
 
-SIGNALS: dict[type, Topic[Any]] = {topic.model: topic for topic in service.SIGNAL_TOPICS}
+SIGNALS: dict[type, Topic[Any]] = {topic.model: topic for topic in signals.topics()}
 
 
 @pytest.mark.timeout(90)

@@ -1,0 +1,94 @@
+"""The signals the fuser joins: one module each in this package, found by convention.
+
+Each module holds `SIGNAL = FuserSignal(...)`. Adding a signal to the fuser is adding one
+module here; `register` adds one from elsewhere (a plug-in, or a test).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from shared.streams import Topic
+
+from .base import Feature, FuserSignal, Values
+
+_registered: list[FuserSignal] = []
+
+
+def _discover() -> list[FuserSignal]:
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        signal = getattr(module, "SIGNAL", None)
+        if isinstance(signal, FuserSignal):
+            found.append(signal)
+    return found
+
+
+def register(signal: FuserSignal) -> None:
+    """Add a signal from outside this package. Its names must be new."""
+    _check([*signals(), signal])
+    _registered.append(signal)
+
+
+def unregister(name: str) -> None:
+    """Take back a signal added with `register`."""
+    _registered[:] = [s for s in _registered if s.name != name]
+
+
+def signals() -> tuple[FuserSignal, ...]:
+    """Every signal, in feature order."""
+    return tuple(sorted([*_BUILT_IN, *_registered], key=lambda s: (s.order, s.name)))
+
+
+def by_model(model: type) -> FuserSignal:
+    """The signal whose messages are of this type."""
+    for signal in signals():
+        if signal.topic.model is model:
+            return signal
+    raise KeyError(f"no fuser signal carries {model.__name__}")
+
+
+def features() -> tuple[Feature, ...]:
+    """Every model feature, in order."""
+    return tuple(f for s in signals() for f in s.features)
+
+
+def feature_names() -> tuple[str, ...]:
+    return tuple(f.name for f in features())
+
+
+def prior_weights() -> dict[str, float]:
+    return {f.name: f.prior for f in features()}
+
+
+def topics() -> tuple[Topic[Any], ...]:
+    """The topics the fuser reads."""
+    return tuple(s.topic for s in signals())
+
+
+def vote_names() -> tuple[str, ...]:
+    """The 2-of-3 rule's votes, each once."""
+    return tuple(dict.fromkeys(s.vote for s in signals() if s.vote))
+
+
+def _check(found: list[FuserSignal]) -> None:
+    """Names must not clash: a signal, a topic and a feature each mean one thing."""
+    for what, names in (("signal", [s.name for s in found]),
+                        ("topic", [s.topic.name for s in found]),
+                        ("message type", [s.topic.model.__name__ for s in found]),
+                        ("feature", [f.name for s in found for f in s.features])):
+        twice = {n for n in names if names.count(n) > 1}
+        if twice:
+            raise ValueError(f"fuser signals declare the same {what} twice: {sorted(twice)}")
+
+
+_BUILT_IN = _discover()
+_check(_BUILT_IN)
+
+__all__ = ["Feature", "FuserSignal", "Values", "by_model", "feature_names", "features",
+           "prior_weights", "register", "signals", "topics", "unregister", "vote_names"]
