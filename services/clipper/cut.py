@@ -2,10 +2,13 @@
 
 We use FFmpeg's concat *protocol*: it reads the `.ts` files one after the other as if they were
 one long file (`-i "concat:a.ts|b.ts"`), then copies the packets into an MP4 (`-c copy`). This is
-fast (about 0.1 s for 30 s of video) and leaves no gaps at the joins (DESIGN.md §6).
+fast (about 0.1 s for 30 s of video) and leaves no gaps at the joins, since the segments are
+whole MPEG-TS pieces of one recording.
 
 FFmpeg does not complain about a cut-off `.ts` file: it just makes a shorter clip. So we check
-every segment file first, and stop with a `CutError` that says which file is bad and why.
+every segment file first. One bad segment (cut off, not MPEG-TS, or holding data FFmpeg cannot
+copy) never costs the whole clip: it is left out, the rest is joined, and the result says
+which segments were left out and why.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_LEFT_OUT = 3
+"""At most this many segments are left out of one clip for faults FFmpeg finds."""
 TS_PACKET = 188
 TS_SYNC = 0x47
 
@@ -56,6 +61,8 @@ class CutResult:
     """How long joining took (FFmpeg and the ffprobe check)."""
     finished: float
     """Unix time when the file was ready."""
+    dropped: tuple[str, ...] = ()
+    """Segments left out of the clip, each with the reason."""
 
 
 def check_segment(seg: SegmentFile) -> None:
@@ -148,19 +155,34 @@ async def probe(path: Path, timeout_s: float = 30.0) -> Probe:
 
 
 async def cut_clip(segments: Sequence[SegmentFile], out: Path, timeout_s: float) -> CutResult:
-    """Join the segments into `out` (an MP4). The file appears only when it is whole."""
+    """Join the segments into `out` (an MP4), leaving out any bad one. The file appears only
+    when it is whole."""
     if not segments:
         raise CutError("there are no segments to join")
+    usable, dropped = [], []
     for seg in segments:
-        check_segment(seg)
+        try:
+            check_segment(seg)
+            usable.append(seg)
+        except CutError as why:
+            dropped.append(str(why))
+    if not usable:
+        raise CutError(f"no segment can be used: {'; '.join(dropped)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(f".{out.name}.part")
     started = time.monotonic()
     try:
-        code, _, err = await run_program(ffmpeg_args([s.path for s in segments], part), timeout_s)
+        code, errors = await _join(usable, part, timeout_s)
+        for _ in range(MAX_LEFT_OUT):  # Find the segment that breaks the join, leave it out.
+            if code == 0 or len(usable) < 2:
+                break
+            bad, fault = await _first_bad(usable, errors, out.parent, timeout_s)
+            usable.remove(bad)
+            dropped.append(f"segment {bad.seq} cannot be copied: {fault}")
+            code, errors = await _join(usable, part, timeout_s)
         if code != 0:
-            raise CutError(f"ffmpeg could not join {len(segments)} segment(s) "
-                           f"(exit code {code}): {_last_lines(err)}")
+            raise CutError(f"ffmpeg could not join {len(usable)} segment(s) "
+                           f"(exit code {code}): {_last_lines(errors)}")
         info = await probe(part)
         if "video" not in info.streams and "audio" not in info.streams:
             raise CutError("ffmpeg made a clip with no video and no audio in it")
@@ -168,7 +190,34 @@ async def cut_clip(segments: Sequence[SegmentFile], out: Path, timeout_s: float)
     finally:
         part.unlink(missing_ok=True)
     return CutResult(path=out, size=out.stat().st_size, probe=info,
-                     seconds=time.monotonic() - started, finished=time.time())
+                     seconds=time.monotonic() - started, finished=time.time(),
+                     dropped=tuple(dropped))
+
+
+async def _join(segments: Sequence[SegmentFile], part: Path, timeout_s: float) -> tuple[int, str]:
+    code, _, err = await run_program(ffmpeg_args([s.path for s in segments], part), timeout_s)
+    return code, err
+
+
+async def _first_bad(segments: list[SegmentFile], errors: str, folder: Path,
+                     timeout_s: float) -> tuple[SegmentFile, str]:
+    """The segment at which joining `segments` first fails, and FFmpeg's words. FFmpeg stops
+    at the first fault, so if the first n segments join, so do fewer: a binary search over
+    how many to join finds it in a few tries. (A bad segment may join on its own and fail
+    only after another one, so each is not tried alone.)"""
+    good, failing = 0, len(segments)  # joining `failing` segments fails (we just saw it)
+    trial = folder / ".trial.mp4.part"
+    try:
+        while failing - good > 1:
+            middle = (good + failing) // 2
+            code, said = await _join(segments[:middle], trial, timeout_s)
+            if code == 0:
+                good = middle
+            else:
+                failing, errors = middle, said
+    finally:
+        trial.unlink(missing_ok=True)
+    return segments[failing - 1], _last_lines(errors) or "ffmpeg failed"
 
 
 def _last_lines(text: str, lines: int = 3) -> str:

@@ -220,6 +220,7 @@ class ClipJob:
         """The `Clip` event and the full metadata for the sidecar and Redis."""
         plan, request = waited.plan, self.request
         notes = [waited.why_short, *plan.notes] if waited.why_short else list(plan.notes)
+        notes += [f"left out {why}" for why in result.dropped]
         if thumb_note:
             notes.append(thumb_note)
         off = result.probe.duration - plan.expected_duration
@@ -232,7 +233,8 @@ class ClipJob:
             session=spike.session, t=spike.t, start=plan.start, duration=result.probe.duration,
             video=str(files.video.resolve()), captions=str(files.captions.resolve()),
             metadata=str(files.metadata.resolve()), reason=request.reason,
-            partial=bool(waited.why_short or plan.notes), note="; ".join(notes), wall=now,
+            partial=bool(waited.why_short or plan.notes or result.dropped), note="; ".join(notes),
+            wall=now,
             why=self._why(spike), thumbnail=thumbnail,
         )
         sidecar: dict[str, Any] = clip.model_dump(mode="json")

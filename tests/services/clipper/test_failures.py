@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import shutil
+import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from shared.bus import Bus
+from shared.contracts import Clip
 from shared.settings import Settings
 from shared.streams import DEAD_LETTER_STREAM, SEGMENTS, clip_job_key, pins_key
 from tests.services.clipper.media import (
@@ -39,7 +43,29 @@ async def publish_copies(bus: Bus, channel: str, recorded: list[Recorded], folde
     return copies
 
 
-async def test_bad_segments_and_unknown_channels_fail_clearly_and_the_clipper_goes_on(
+def video_frames(clip: Clip) -> int:
+    done = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-count_packets",
+                           "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0",
+                           clip.video], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip())
+
+
+def spoil_audio(path: Path) -> None:
+    """Fill the audio packets that start a frame with noise: the file still looks like
+    MPEG-TS, but FFmpeg cannot turn its AAC into MP4 ("Error parsing ADTS frame header")."""
+    data = bytearray(path.read_bytes())
+    noise = random.Random(2)
+    pids = Counter(((data[o + 1] & 0x1F) << 8) | data[o + 2] for o in range(0, len(data), 188))
+    audio = pids.most_common(2)[1][0]  # video has the most packets, sound the next most
+    for offset in range(0, len(data), 188):
+        pid = ((data[offset + 1] & 0x1F) << 8) | data[offset + 2]
+        if pid == audio and data[offset + 1] & 0x40:  # an audio packet that starts a frame
+            for k in range(20, 188):
+                data[offset + k] = noise.randrange(256)
+    path.write_bytes(bytes(data))
+
+
+async def test_one_bad_segment_costs_only_itself_and_unknown_channels_fail_clearly(
     bus: Bus, redis_client: Redis, clip_settings: Settings, recorded: list[Recorded],
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -51,41 +77,48 @@ async def test_bad_segments_and_unknown_channels_fail_clearly_and_the_clipper_go
     garbage[6].write_bytes(b"\0" * recorded[6].size)  # the right size, but not MPEG-TS
     gone = await publish_copies(bus, "gone", recorded, tmp_path / "gone", wall0)
     gone[6].unlink()  # the ring buffer lost it
-    await set_state(bus, "good", "live")
+    noisy = await publish_copies(bus, "noisy", recorded, tmp_path / "noisy", wall0)
+    spoil_audio(noisy[6])  # looks whole, but its sound cannot be copied
+    for channel in ("cutoff", "garbage", "gone", "noisy", "good"):
+        await set_state(bus, channel, "live")
     await publish_segments(bus, "good", recorded[:10], wall0)
 
-    expected = {
-        "job-unknown": ("nobody", "unknown channel 'nobody'"),
+    left_out = {
         "job-cutoff": ("cutoff", f"segment 6 ({cut_off[6]}) is 100000 bytes but the segment "
                                  f"index says {recorded[6].size}: it was cut off or changed"),
         "job-garbage": ("garbage", "segment 6 (" + str(garbage[6]) + ") is not MPEG-TS"),
         "job-gone": ("gone", f"segment 6 ({gone[6]}) is missing"),
+        "job-noisy": ("noisy", "segment 6 cannot be copied: "),
     }
     async with running_clipper(clip_settings) as service:
-        for job, (channel, _) in expected.items():
+        await ask_clip(bus, "nobody", "job-unknown", t=12.0, pre=4.0, post=4.0)
+        for job, (channel, _) in left_out.items():
             await ask_clip(bus, channel, job, t=12.0, pre=4.0, post=4.0)
-        failed = {job: await wait_finished(bus, job) for job in expected}
+        unknown = await wait_finished(bus, "job-unknown")
+        finished = {job: await wait_finished(bus, job) for job in left_out}
         await ask_clip(bus, "good", "job-good", t=12.0, pre=4.0, post=4.0)
         good = await wait_finished(bus, "job-good")
         assert not service.done()
 
-    for job, (channel, detail) in expected.items():
-        assert failed[job].status == "failed", failed[job]
-        assert failed[job].channel == channel
-        assert detail in failed[job].detail, failed[job].detail
-        assert await redis_client.zcard(pins_key(channel)) == 0
-        assert await redis_client.get(clip_job_key(job)) == b"failed"
+    assert unknown.status == "failed" and "unknown channel 'nobody'" in unknown.detail
     assert [p.status for p in await progress_of(bus, "job-unknown")] == ["queued", "failed"]
-    assert good.status == "done", good.detail
-    [clip] = await clips(bus)
-    assert clip.job_id == "job-good" and Path(clip.video).is_file()
-    # A failed job leaves no half-made clip behind, and nothing went to the dead letters.
-    for channel in ("cutoff", "garbage", "gone"):
-        folder = clip_settings.data_dir / "clips" / channel
-        assert not folder.exists() or not any(folder.iterdir())
+    assert await redis_client.get(clip_job_key("job-unknown")) == b"failed"
+    made = {clip.job_id: clip for clip in await clips(bus)}
+    whole = made["job-good"]
+    assert good.status == "done" and not whole.partial and Path(whole.video).is_file()
+    for job, (channel, reason) in left_out.items():
+        assert finished[job].status == "done", finished[job]
+        clip = made[job]
+        assert clip.channel == channel and clip.partial and Path(clip.video).is_file()
+        assert f"left out {reason}" in clip.note, clip.note
+        assert video_frames(whole) - 70 < video_frames(clip) < video_frames(whole) - 50  # 2 s
+        assert await redis_client.zcard(pins_key(channel)) == 0
+    assert "Error parsing ADTS frame header" in made["job-noisy"].note
     assert await redis_client.xlen(DEAD_LETTER_STREAM) == 0
-    logged = capsys.readouterr().err
-    assert "clip job failed: segment 6" in logged and "job=job-cutoff" in logged
+    # No trial files are left beside the clips.
+    for clip in made.values():
+        assert not list(Path(clip.video).parent.glob(".*part"))
+    assert "job=job-unknown" in capsys.readouterr().err
 
 
 async def test_the_same_job_sent_twice_is_done_once(
