@@ -14,6 +14,7 @@ from pathlib import Path
 from services.fuser import service, signals
 from services.fuser.decider import Decider, FuserConfig
 from services.fuser.model import ModelStore
+from services.fuser.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState
@@ -41,7 +42,7 @@ async def spike_latency(folder: Path, url: str, moments: int = 3) -> list[float]
     bus = await Bus.connect(url, settings)
     await save_state(bus.redis, ChannelState(channel=CHANNEL, session=SESSION, state="live",
                                              url="bench", wall=time.time()))
-    task = asyncio.create_task(run_service("fuser", service.main, settings))
+    task = asyncio.create_task(run_service(WORKER, service.main, settings))
     await asyncio.sleep(2.0)
     seconds = 30 + 40 * moments
     start = time.time()

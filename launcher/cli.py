@@ -10,6 +10,7 @@
     clip-live retrain         learn from kept and dropped clips
     clip-live model           list model versions, or go back to one
     clip-live chat-spikes F   find chat spikes in a saved chat log
+    clip-live graph           which service writes and which reads each stream
     clip-live health SERVICE  for container health checks
 """
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 COMMANDS = ("run", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
-            "chat-spikes", "health")
+            "chat-spikes", "graph", "health")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                                         "(time, strength) the live detector would find.")
     spikes.add_argument("file", type=Path, help="the chat log")
 
+    sub.add_parser("graph", help="show which service writes and which reads each stream",
+                   description="Print every stream of the bus, the services that write it and "
+                               "those that read it, as each service declares in "
+                               "services/<name>/worker.py.")
+
     health = sub.add_parser("health", help="exit 0 if SERVICE on this host is alive",
                             description="For container health checks: exit 0 when SERVICE has a "
                                         "live heartbeat from this host, else 1.")
@@ -130,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run_command(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "graph":  # Needs no settings and no mesh.
+        from launcher.graph import graph_text
+
+        print(graph_text())
+        return 0
     from shared.settings import SettingsError, load_settings, unknown_variables
 
     try:
@@ -147,6 +158,7 @@ def run_command(argv: list[str]) -> int:
     from shared.channels import channel_from_url
     from shared.embedded_redis import EmbeddedRedisError
     from shared.logs import setup_logging
+    from shared.status import status_code
 
     setup_logging("clip-live", level=settings.log_level, fmt=settings.log_format,
                   secrets=settings.secrets())
@@ -166,7 +178,7 @@ def run_command(argv: list[str]) -> int:
                 print(control.status_json(status))
             else:
                 control.print_status(status, sys.stdout)
-            return control.status_code(status)
+            return status_code(status)
         if args.command == "clip":
             return int(asyncio.run(control.request_clip(settings, args.channel, args.wait,
                                                         sys.stdout)))

@@ -8,19 +8,15 @@ import time
 import uuid
 from typing import Any
 
-from launcher.mesh import SERVICES, read_info
+from services.wiring import SERVICES
 from shared import channels
-from shared.bus import Bus, RedisUnreachable, redact_url
+from shared.bus import Bus, RedisUnreachable
 from shared.contracts import ClipProgress, ClipRequest, MonitorCommand
+from shared.meshfile import read_info
 from shared.runtime import heartbeats
 from shared.settings import Settings
-from shared.streams import (
-    CLIP_PROGRESS,
-    CLIP_REQUESTS,
-    CLIPS,
-    CONTROL,
-    DEAD_LETTER_STREAM,
-)
+from shared.status import gather_status as gather_mesh_status
+from shared.streams import CLIP_PROGRESS, CLIP_REQUESTS, CLIPS, CONTROL
 
 CLI_CONNECT_TIMEOUT_S = 10.0
 
@@ -116,32 +112,13 @@ async def _follow(bus: Bus, job_id: str, after: str, wait_s: float, out: Any) ->
 
 
 async def gather_status(settings: Settings) -> dict[str, Any]:
-    """Everything `clip-live status` shows, as plain data."""
+    """Everything `clip-live status` shows, as plain data (see `shared/status.py`)."""
     url = find_redis_url(settings)
     bus = await connect(settings)
     try:
-        beats = await heartbeats(bus.redis)
-        states = await channels.all_states(bus.redis)
-        dead = await bus.redis.xlen(DEAD_LETTER_STREAM)
+        return await gather_mesh_status(bus, url, settings.data_dir, SERVICES)
     finally:
         await bus.close()
-    info = read_info(settings.data_dir.resolve())
-    expected = info.services if info else list(SERVICES)
-    return {
-        "redis": redact_url(url),
-        "data_dir": info.data_dir if info else str(settings.data_dir.resolve()),
-        "supervisor_pid": info.pid if info else None,
-        "services": [b.model_dump() for b in sorted(beats, key=lambda b: (b.service, b.instance))],
-        "missing": sorted(set(expected) - {b.service for b in beats}),
-        "channels": {name: s.model_dump() for name, s in sorted(states.items())},
-        "dead_letters": dead,
-    }
-
-
-def status_code(status: dict[str, Any]) -> int:
-    """0 when every service is up and no channel failed, else 3."""
-    failed = any(state["state"] == "failed" for state in status["channels"].values())
-    return 3 if status["missing"] or failed else 0
 
 
 def print_status(status: dict[str, Any], out: Any) -> None:

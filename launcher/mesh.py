@@ -9,7 +9,6 @@ then stops the services first and Redis last.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -17,69 +16,27 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
 
 from launcher.run_report import Outcome
+from services.wiring import SERVICES
 from shared.embedded_redis import EmbeddedRedis
+from shared.meshfile import MeshInfo, info_path, read_info, write_info
 from shared.runtime import SUPERVISOR_PID_ENV
 from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
-SERVICES: tuple[str, ...] = (
-    "ingest", "audio_features", "motion", "asr", "semantic", "chat", "face", "fuser", "clipper",
-    "api",
-)
-"""Every service `clip-live run` starts, in start order."""
+# SERVICES, every service `clip-live run` starts in start order, comes from the workers'
+# declarations (services/wiring.py). The mesh file (mesh.json) is shared/meshfile.py's.
 
 STOP_GRACE_S = 15.0
 RESTART_MAX_WAIT_S = 30.0
 
 log = logging.getLogger("clip_live.mesh")
-
-
-@dataclass
-class MeshInfo:
-    """Where a running mesh is. Saved as `mesh.json` in the data folder."""
-
-    redis_url: str
-    data_dir: str
-    pid: int
-    started: float
-    embedded_redis: bool
-    services: list[str]
-
-
-def info_path(data_dir: Path) -> Path:
-    return data_dir / "mesh.json"
-
-
-def write_info(info: MeshInfo) -> None:
-    path = info_path(Path(info.data_dir))
-    path.write_text(json.dumps(asdict(info), indent=2))
-    path.chmod(0o600)  # The Redis URL may hold a password.
-
-
-def read_info(data_dir: Path) -> MeshInfo | None:
-    """The mesh running with this data folder, or None when none is."""
-    try:
-        info = MeshInfo(**json.loads(info_path(data_dir).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-    return info if _alive(info.pid) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass

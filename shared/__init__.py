@@ -2,6 +2,6 @@
 
 import os
 
-# Spinning BLAS threads doubled the pipeline's CPU on 2 cores (DESIGN.md §6): one thread each.
+# Spinning BLAS threads doubled the pipeline's CPU on 2 cores (measured): one thread each.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")

@@ -7,13 +7,14 @@
 - A message handed out `max_deliveries` times without success goes to the dead-letter stream,
   and the worker goes on with the next one.
 
-On the wire a message is one field `data` (the JSON of its contract) plus raw binary fields.
+On the wire a message is one field `data` (the JSON of its contract) plus the raw binary parts
+its topic declares (`Topic.parts`). Publishing checks the parts given are those; a message that
+arrives without one is not valid, and goes to the dead-letter stream like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from shared.contracts import Contract, DeadLetter
 from shared.settings import Settings
 from shared.streams import DEAD_LETTER_STREAM, Topic
+from shared.text import as_text
+from shared.timing import sleep_unless
 
 C = TypeVar("C", bound=Contract)
 log = logging.getLogger("clip_live.bus")
@@ -43,6 +46,14 @@ class RedisUnreachable(Exception):
     """Redis could not be reached in the time allowed."""
 
 
+class MissingPart(ValueError):
+    """A message lacks a binary part its topic declares."""
+
+
+INVALID = (ValidationError, KeyError, UnicodeDecodeError, MissingPart)
+"""Errors that mean a stream entry is not a valid message of its topic."""
+
+
 @dataclass(frozen=True)
 class Delivery(Generic[C]):
     """One message handed to a worker."""
@@ -52,6 +63,17 @@ class Delivery(Generic[C]):
     message: C
     blobs: dict[str, bytes] = field(default_factory=dict)
     deliveries: int = 1
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one read of one stream gave: its messages, the last id read, and whether the
+    read was full (more may be waiting)."""
+
+    stream: str
+    deliveries: list[Delivery[Any]]
+    last: str
+    full: bool
 
 
 Handler = Callable[[Delivery[Any]], Awaitable[None]]
@@ -134,9 +156,12 @@ class Bus:
             for message, blobs in items:
                 if not isinstance(message, topic.model):
                     raise TypeError(f"{stream} carries {topic.model.__name__}, not {message!r}")
+                if sorted(blobs or {}) != sorted(topic.parts):
+                    raise ValueError(f"{stream} carries the binary parts {list(topic.parts)}, "
+                                     f"not {sorted(blobs or {})}")
                 pipe.xadd(stream, _encode(message, blobs), maxlen=self.settings.stream_maxlen)
             ids = await pipe.execute()
-        return [_text(i) for i in ids]
+        return [as_text(i) for i in ids]
 
     # ---- Reading without a group (dashboards, tests) ------------------------------------------
 
@@ -173,16 +198,56 @@ class Bus:
         found: list[Delivery[Any]] = []
         last: dict[str, str] = {}
         for raw_stream, entries in reply or []:
-            stream = _text(raw_stream)
+            stream = as_text(raw_stream)
             topic = streams[stream][0]
             for entry_id, fields in entries:
-                last[stream] = _text(entry_id)
+                last[stream] = as_text(entry_id)
                 try:
                     found.append(_decode(stream, topic, entry_id, fields, 1))
-                except (ValidationError, KeyError, UnicodeDecodeError) as err:
+                except INVALID as err:
                     log.warning("skipping a message that is not a valid %s: %s",
                                 topic.model.__name__, err, extra={"stream": stream})
         return found, last
+
+    async def read_batches(
+        self, streams: Mapping[str, tuple[Topic[Any], str]], *, reader: str, count: int,
+        block_ms: int | None = None,
+    ) -> list[Batch]:
+        """Read many streams after the ids given, without a group, for a reader that keeps
+        its own place in each (and so can go back and read again). An entry that is not a
+        valid message goes to the dead-letter stream in `reader`'s name; its id still counts
+        as read."""
+        if not streams:
+            return []
+        reply: Any = await self.redis.xread(
+            {name: after for name, (_, after) in streams.items()}, count=count, block=block_ms)
+        batches = []
+        for raw_stream, entries in reply or []:
+            stream = as_text(raw_stream)
+            topic = streams[stream][0]
+            found = []
+            for entry_id, fields in entries:
+                found.extend(await self._decode_or_bury(stream, topic, reader, entry_id, fields,
+                                                        1, ack=False))
+            batches.append(Batch(stream, found, as_text(entries[-1][0]), len(entries) >= count))
+        return batches
+
+    async def publish_together(
+        self, items: Sequence[tuple[Topic[Any], Contract, str | None]],
+        keys: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish messages to several topics and set plain keys, all at once or not at all
+        (one MULTI/EXEC): a worker's outputs and its note of how far it got never part."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for topic, message, channel in items:
+                if not isinstance(message, topic.model):
+                    raise TypeError(f"{topic.name} carries {topic.model.__name__}, "
+                                    f"not {message!r}")
+                pipe.xadd(topic.stream(channel), _encode(message, None),
+                          maxlen=self.settings.stream_maxlen)
+            for key, value in (keys or {}).items():
+                pipe.set(key, value)
+            await pipe.execute()
 
     # ---- Consumer groups ----------------------------------------------------------------------
 
@@ -232,7 +297,7 @@ class Bus:
         )
         found: list[Delivery[Any]] = []
         for raw_stream, entries in reply or []:
-            stream = _text(raw_stream)
+            stream = as_text(raw_stream)
             for entry_id, fields in entries:
                 found.extend(await self._decode_or_bury(stream, streams[stream], group, entry_id,
                                                         fields, 1))
@@ -268,18 +333,18 @@ class Bus:
                 stream, group, consumer, self.settings.claim_idle_ms, start_id=start,
                 count=self.settings.read_batch,
             )
-            start = _text(reply[0])
+            start = as_text(reply[0])
             claimed.extend(e for e in reply[1] if e[1] is not None)
             if start == "0-0" or len(claimed) >= self.settings.read_batch:
                 break
         if not claimed:
             return []
-        counts = await self._delivery_counts(stream, group, [_text(i) for i, _ in claimed])
+        counts = await self._delivery_counts(stream, group, [as_text(i) for i, _ in claimed])
         found: list[Delivery[Any]] = []
         for entry_id, fields in claimed:
-            count = counts.get(_text(entry_id), 1)
+            count = counts.get(as_text(entry_id), 1)
             if count > self.settings.max_deliveries:
-                await self._bury(stream, group, _text(entry_id), fields, count,
+                await self._bury(stream, group, as_text(entry_id), fields, count,
                                  "handed out too many times without success")
                 continue
             found.extend(await self._decode_or_bury(stream, topic, group, entry_id, fields, count))
@@ -293,7 +358,7 @@ class Bus:
                 pipe.xpending_range(stream, group, min=entry_id, max=entry_id, count=1)
             replies = await pipe.execute()
         return {
-            _text(row["message_id"]): int(row["times_delivered"])
+            as_text(row["message_id"]): int(row["times_delivered"])
             for rows in replies for row in rows
         }
 
@@ -327,27 +392,30 @@ class Bus:
         return True
 
     async def _decode_or_bury(
-        self, stream: str, topic: Topic[Any], group: str, entry_id: Any, fields: Any, count: int
+        self, stream: str, topic: Topic[Any], group: str, entry_id: Any, fields: Any, count: int,
+        ack: bool = True,
     ) -> list[Delivery[Any]]:
         try:
             return [_decode(stream, topic, entry_id, fields, count)]
-        except (ValidationError, KeyError, UnicodeDecodeError) as err:
-            await self._bury(stream, group, _text(entry_id), fields, count,
-                             f"not a valid {topic.model.__name__}: {err}")
+        except INVALID as err:
+            await self._bury(stream, group, as_text(entry_id), fields, count,
+                             f"not a valid {topic.model.__name__}: {err}", ack=ack)
             return []
 
     async def _bury(
         self, stream: str, group: str, entry_id: str, fields: Mapping[Any, Any], count: int,
-        error: str,
+        error: str, ack: bool = True,
     ) -> None:
-        """Move a message to the dead-letter stream and acknowledge it, so work goes on."""
-        raw = {_text(k): v for k, v in fields.items()}
+        """Move a message to the dead-letter stream and acknowledge it (when read through a
+        group), so work goes on."""
+        raw = {as_text(k): v for k, v in fields.items()}
         data = raw.pop(DATA_FIELD, b"")
         note = DeadLetter(stream=stream, id=entry_id, group=group, deliveries=count,
-                          error=error[:2000], data=_text(data))
+                          error=error[:2000], data=as_text(data))
         await self.redis.xadd(DEAD_LETTER_STREAM, _encode(note, raw),
                               maxlen=self.settings.stream_maxlen)
-        await self.redis.xack(stream, group, entry_id)
+        if ack:
+            await self.redis.xack(stream, group, entry_id)
         log.error("message sent to the dead-letter stream: %s", error[:300],
                   extra={"stream": stream, "id": entry_id, "deliveries": count})
 
@@ -371,29 +439,19 @@ def _encode(message: Contract, blobs: Mapping[str, bytes] | None) -> dict[Any, A
 
 
 def _decode(stream: str, topic: Topic[C], entry_id: Any, fields: Any, count: int) -> Delivery[C]:
-    raw = {_text(k): v for k, v in fields.items()}
+    raw = {as_text(k): v for k, v in fields.items()}
     message = topic.model.model_validate_json(raw.pop(DATA_FIELD))
-    return Delivery(stream, _text(entry_id), message, raw, count)
+    missing = [part for part in topic.parts if part not in raw]
+    if missing:
+        raise MissingPart(f"missing its binary part {missing[0]!r}")
+    return Delivery(stream, as_text(entry_id), message, raw, count)
 
 
 def _decode_all(stream: str, topic: Topic[C], entries: Any) -> list[Delivery[C]]:
     return [_decode(stream, topic, entry_id, fields, 1) for entry_id, fields in entries]
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 async def _resolve(
     subscriptions: Subscriptions | Mapping[str, Topic[Any]],
 ) -> Mapping[str, Topic[Any]]:
     return await subscriptions() if callable(subscriptions) else subscriptions
-
-
-async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    """Wait `seconds`, or less if `stop` is set meanwhile."""
-    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that comes
-    # just as the wait ends, and then a task refuses to stop.
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stop.wait()

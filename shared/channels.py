@@ -7,6 +7,7 @@ per-channel streams to follow.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -73,6 +74,21 @@ async def active_channels(redis: Redis) -> list[str]:
     return sorted(c for c, s in (await all_states(redis)).items() if s.state in ACTIVE_STATES)
 
 
+def channel_choice(
+    redis: Redis, *, ended_too: bool = False, keep: Callable[[ChannelState], bool] | None = None,
+) -> Callable[[], Awaitable[list[str]]]:
+    """For a channel owner: which channels to own now. The active ones (every known one with
+    `ended_too`), less those `keep` turns down."""
+
+    async def wanted() -> list[str]:
+        return sorted(
+            name for name, state in (await all_states(redis)).items()
+            if (ended_too or state.state in ACTIVE_STATES) and (keep is None or keep(state))
+        )
+
+    return wanted
+
+
 def channel_from_url(url: str) -> str:
     """A plain channel name for a stream URL: `twitch.tv/Foo` -> `foo`, a file -> its name."""
     text = url.strip()
@@ -88,16 +104,21 @@ def channel_from_url(url: str) -> str:
     return name or "stream"
 
 
-def channel_subscriptions(redis: Redis, *topics: Topic[Any]) -> Subscriptions:
-    """For a worker that serves every channel: the streams of `topics` for each known channel.
-
-    Channels that ended stay in, so messages they left behind are still handled.
-    """
+def channel_subscriptions(
+    redis: Redis, *topics: Topic[Any]
+) -> Subscriptions | dict[str, Topic[Any]]:
+    """For a worker that serves every channel: the streams of `topics`, a per-channel topic's
+    for each known channel. Channels that ended stay in, so messages they left behind are
+    still handled. With global topics only, the streams never change: a plain mapping."""
+    fixed = {topic.stream(): topic for topic in topics if not topic.per_channel}
+    per_channel = [topic for topic in topics if topic.per_channel]
+    if not per_channel:
+        return fixed
 
     async def streams() -> dict[str, Topic[Any]]:
         names: list[bytes] = await redis.hkeys(CHANNELS_KEY)  # type: ignore[assignment]
-        return {
-            topic.stream(name.decode()): topic for name in sorted(names) for topic in topics
-        }
+        return {**fixed, **{
+            topic.stream(name.decode()): topic for name in sorted(names) for topic in per_channel
+        }}
 
     return streams

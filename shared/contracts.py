@@ -4,8 +4,9 @@ A message is JSON checked by its model, plus raw binary parts (PCM audio, JPEG f
 beside it. Any Redis client in any language can read them. Which stream carries which model is
 set in `shared.streams`.
 
-Time (DESIGN.md §3): `t` is seconds of stream time since the monitoring session started, `dur` is
-how long the message covers, `wall` is the Unix time when it was captured.
+Time: `t` is seconds of stream time since the monitoring session started, taken from the media
+itself (see `services/ingest/clock.py`), `dur` is how long the message covers, `wall` is the Unix
+time when it was captured.
 """
 
 from __future__ import annotations

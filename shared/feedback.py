@@ -22,6 +22,7 @@ from redis.typing import EncodableT, FieldT
 from shared.contracts import check_channel
 from shared.settings import Settings
 from shared.streams import clip_key
+from shared.text import as_text
 
 Verdict = Literal["keep", "drop"]
 VERDICTS: tuple[Verdict, ...] = ("keep", "drop")
@@ -80,7 +81,7 @@ async def judge_clip(redis: Redis, settings: Settings, clip_id: str,
         raw: dict[Any, Any] = await redis.hgetall(key)
         if not raw:
             raise ClipNotFound(f"no clip {clip_id}")
-        fields = {_text(k): _text(v) for k, v in raw.items()}
+        fields = {as_text(k): as_text(v) for k, v in raw.items()}
         channel = fields.get("channel", "")
         target = verdict_dir(settings.data_dir.resolve(), verdict, channel)
         moved = _move_files(fields, settings.data_dir.resolve(), target)
@@ -141,7 +142,3 @@ def _update_sidecar(path: Path | None, moved: dict[str, Path], verdict: Verdict,
     part = path.with_name(f".{path.name}.part")
     part.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(part, path)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -14,8 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.bus import REDIS_DOWN, sleep_unless
+from shared.bus import REDIS_DOWN
 from shared.streams import lease_key
+from shared.timing import sleep_unless
 
 log = logging.getLogger("clip_live.leases")
 

@@ -3,6 +3,10 @@
 `run_service` sets up logs, connects to the bus, keeps a heartbeat in Redis (so `clip-live
 status` can see the worker), stops gently on SIGTERM or Ctrl-C, and exits with a clear code:
 0 when stopped, 1 when the work failed, 2 when a setting is bad.
+
+It also reads for the worker what its declaration (`shared/workers.py`) says it reads:
+`ctx.consume(handler)` through the worker's consumer group, `ctx.consume_channel(channel,
+handler)` for one owned channel, and `ctx.own_channels(run_channel)` takes the channels.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.bus import REDIS_DOWN, Bus, RedisUnreachable, redact_url, sleep_unless
-from shared.contracts import Heartbeat
-from shared.leases import ChannelLeases
+from shared.bus import REDIS_DOWN, Bus, Handler, RedisUnreachable, redact_url
+from shared.channels import channel_choice, channel_subscriptions
+from shared.contracts import ChannelState, Heartbeat
+from shared.leases import ChannelLeases, ChannelRunner, own_channels
 from shared.logs import setup_logging
 from shared.settings import Settings, SettingsError, load_settings, unknown_variables
 from shared.streams import HEARTBEAT_PATTERN, heartbeat_key
+from shared.timing import sleep_unless
+from shared.workers import Worker
 
 STOP_GRACE_S = 10.0
 """How long a worker may take to finish after it is asked to stop."""
@@ -38,9 +45,10 @@ SUPERVISOR_PID_ENV = "CLIP_LIVE_SUPERVISOR_PID"
 
 @dataclass
 class ServiceContext:
-    """What a worker's main function gets: its settings, the bus, a logger and a stop flag."""
+    """What a worker's main function gets: its declaration, settings, the bus, a logger and a
+    stop flag."""
 
-    name: str
+    worker: Worker
     settings: Settings
     bus: Bus
     log: logging.Logger
@@ -50,6 +58,10 @@ class ServiceContext:
     state: str = "running"
     detail: str = ""
 
+    @property
+    def name(self) -> str:
+        return self.worker.name
+
     def leases(self) -> ChannelLeases:
         """Channel leases in this worker's name (for stateful workers)."""
         return ChannelLeases(self.bus.redis, self.name, self.instance, self.settings.lease_ttl_s)
@@ -58,20 +70,59 @@ class ServiceContext:
         """A name unique to this process, for consumer groups."""
         return f"{self.instance}-{uuid.uuid4().hex[:6]}"
 
+    async def consume(
+        self, handler: Handler, *, bus: Bus | None = None, consumer: str | None = None
+    ) -> None:
+        """Hand `handler` each message the worker reads through its consumer group, until
+        stopped: the global topics it reads and, for a "group" worker, its per-channel topics
+        of every known channel. `bus` and `consumer` replace the context's own."""
+        topics = self.worker.global_reads
+        if self.worker.shape == "group":
+            topics += self.worker.channel_reads
+        if not topics:
+            raise ValueError(f"{self.name} declares no topic to read through a group")
+        bus = bus or self.bus
+        await bus.consume(channel_subscriptions(bus.redis, *topics), self.worker.group,
+                          consumer or self.consumer_name(), handler, self.stop)
+
+    async def consume_channel(self, channel: str, handler: Handler) -> None:
+        """Hand `handler` each message of the per-channel topics the worker reads, for one
+        channel it owns, until stopped (or cancelled when the channel is given up)."""
+        streams = self.worker.channel_streams(channel)
+        if not streams:
+            raise ValueError(f"{self.name} declares no per-channel topic to read")
+        await self.bus.consume(streams, self.worker.group, self.consumer_name(), handler,
+                               self.stop)
+
+    async def own_channels(
+        self, run_channel: ChannelRunner, keep: Callable[[ChannelState], bool] | None = None
+    ) -> None:
+        """Own what channels we can through leases, and run `run_channel(channel)` for each,
+        until stopped. Channels: the active ones (every known one if the worker declares
+        `ended_too`), less those `keep` turns down."""
+        wanted = channel_choice(self.bus.redis, ended_too=self.worker.ended_too, keep=keep)
+        await own_channels(self.leases(), wanted, run_channel, self.stop)
+
 
 ServiceMain = Callable[[ServiceContext], Coroutine[Any, Any, None]]
 
 
-def main_entry(name: str, main: ServiceMain) -> None:
+def main_entry(worker: Worker | str, main: ServiceMain) -> None:
     """Run a service as a program: `python -m services.<name>` ends here."""
     try:
-        sys.exit(asyncio.run(run_service(name, main)))
+        sys.exit(asyncio.run(run_service(worker, main)))
     except KeyboardInterrupt:  # Ctrl-C before the service was up: stop quietly.
         sys.exit(130)
 
 
-async def run_service(name: str, main: ServiceMain, settings: Settings | None = None) -> int:
-    """Run `main` with a heartbeat until it returns or a stop signal comes."""
+async def run_service(
+    worker: Worker | str, main: ServiceMain, settings: Settings | None = None
+) -> int:
+    """Run `main` with a heartbeat until it returns or a stop signal comes. A plain name
+    stands for a worker that declares nothing (it reads the bus by itself)."""
+    if isinstance(worker, str):
+        worker = Worker(worker)
+    name = worker.name
     try:
         settings = settings or load_settings()
     except SettingsError as err:
@@ -89,7 +140,7 @@ async def run_service(name: str, main: ServiceMain, settings: Settings | None = 
     except RedisUnreachable as err:
         log.error("%s", err)
         return 1
-    ctx = ServiceContext(name=name, settings=settings, bus=bus, log=log)
+    ctx = ServiceContext(worker=worker, settings=settings, bus=bus, log=log)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, ctx.stop.set)

@@ -1,7 +1,8 @@
 """Every Redis name Clip Live uses is built here, and nowhere else.
 
-A `Topic` ties a stream to the one message model it carries. Per-channel topics get the channel
-in their name (`clip-live:ch:<channel>:audio`); global topics do not (`clip-live:control`).
+A `Topic` ties a stream to the one message model it carries, and names the binary parts every
+message of it has (audio's `pcm`). Per-channel topics get the channel in their name
+(`clip-live:ch:<channel>:audio`); global topics do not (`clip-live:control`).
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ C = TypeVar("C", bound=Contract)
 
 @dataclass(frozen=True)
 class Topic(Generic[C]):
-    """A kind of stream: its short name, the model it carries, and whether it is per channel."""
+    """A kind of stream: its short name, the model it carries, whether it is per channel, and
+    the binary parts each message carries beside its JSON (the bus checks they are there)."""
 
     name: str
     model: type[C]
     per_channel: bool = True
+    parts: tuple[str, ...] = ()
 
     def stream(self, channel: str | None = None) -> str:
         """The Redis stream name of this topic (for one channel, when it is per channel)."""
@@ -56,14 +59,20 @@ class Topic(Generic[C]):
         return f"{ROOT}:ch:{check_channel(channel)}:{self.name}"
 
 
+# Binary parts. Readers take them as `delivery.blobs[PCM]`: the bus has checked they are there.
+PCM = "pcm"
+"""Audio: signed 16-bit little-endian mono samples, at the chunk's `sample_rate`."""
+JPEG = "jpeg"
+"""A picture: one JPEG file's bytes."""
+
 # Per channel.
-AUDIO = Topic("audio", AudioChunk)
+AUDIO = Topic("audio", AudioChunk, parts=(PCM,))
 SEGMENTS = Topic("segments", Segment)
 GAPS = Topic("gaps", Gap)
 CAPTIONS = Topic("captions", Caption)
 AUDIO_FEATURES = Topic("audio-features", AudioFeatures)
 MOTION = Topic("motion", Motion)
-FRAMES = Topic("frames", Frame)
+FRAMES = Topic("frames", Frame, parts=(JPEG,))
 SEMANTIC = Topic("semantic", Semantic)
 CHAT = Topic("chat", ChatSecond)
 FACE_FRAMES = Topic("face-frames", FaceFrame)
@@ -103,10 +112,10 @@ def pins_key(channel: str) -> str:
     return f"{ROOT}:ch:{check_channel(channel)}:pins"
 
 
-def fuser_handover_key(channel: str) -> str:
-    """Where a stopping fuser leaves `<session> <first open second>` for the next owner, so
-    the seconds it already wrote are not written twice."""
-    return f"{ROOT}:ch:{check_channel(channel)}:fuser-handover"
+def fuser_checkpoint_key(channel: str) -> str:
+    """Where the fuser notes, with every output, how far it got in the channel's session (the
+    seconds it wrote, the stream ids to read again from): the next owner goes on from there."""
+    return f"{ROOT}:ch:{check_channel(channel)}:fuser-checkpoint"
 
 
 CHANNELS_KEY = f"{ROOT}:channels"

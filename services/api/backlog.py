@@ -27,6 +27,7 @@ from services.api.events import encode
 from shared.bus import DATA_FIELD, Bus
 from shared.contracts import Caption, Stamped
 from shared.streams import CAPTIONS, CHAT, EVENTS, FACE, SPIKES, Topic
+from shared.text import as_text
 
 log = logging.getLogger("clip_live.api.backlog")
 
@@ -66,7 +67,7 @@ async def read_backlog(bus: Bus, marks: Marks, now_ms: int) -> list[Entry]:
         for entry_id, fields in entries or []:
             message = _decode(topic, fields)
             if message is not None and not (isinstance(message, Caption) and not message.final):
-                found.append(Entry(channel, topic, _text(entry_id), message))
+                found.append(Entry(channel, topic, as_text(entry_id), message))
     found.sort(key=lambda e: id_order(e.id))
     return newest_session(found)
 
@@ -97,7 +98,7 @@ def id_order(entry_id: str) -> tuple[int, int]:
 
 
 def _decode(topic: Topic[Any], fields: Mapping[Any, Any]) -> Stamped | None:
-    raw = {_text(k): v for k, v in fields.items()}
+    raw = {as_text(k): v for k, v in fields.items()}
     try:
         message = topic.model.model_validate_json(raw[DATA_FIELD])
     except (ValidationError, KeyError, UnicodeDecodeError) as err:
@@ -105,7 +106,3 @@ def _decode(topic: Topic[Any], fields: Mapping[Any, Any]) -> Stamped | None:
                     topic.model.__name__, err)
         return None
     return message if isinstance(message, Stamped) else None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from services.api.models import ClipOut
 from shared.contracts import Clip, ClipWhy
 from shared.streams import CLIP_INDEX_KEY, clip_key
+from shared.text import as_text
 
 CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$")
 """What a clip id may look like (`<channel>-clip_<stamp>`). Anything else is not found."""
@@ -40,8 +41,8 @@ def decode_record(raw: dict[Any, Any]) -> dict[str, Any]:
     """A clip hash as plain values: text fields as text, the rest read as JSON."""
     record: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _text(key)
-        text = _text(value)
+        name = as_text(key)
+        text = as_text(value)
         if name in TEXT_FIELDS:
             record[name] = text
             continue
@@ -128,11 +129,11 @@ async def list_clips(redis: Redis, where: ClipFilter, offset: int,
     low = "-inf" if where.since is None else repr(where.since)
     if where.only_by_time():
         total = int(await redis.zcount(CLIP_INDEX_KEY, low, high))
-        ids = [_text(i) for i in await redis.zrevrangebyscore(
+        ids = [as_text(i) for i in await redis.zrevrangebyscore(
             CLIP_INDEX_KEY, high, low, start=offset, num=limit)]
         records = await _records(redis, ids)
         return total, [clip_out(i, r) for i, r in zip(ids, records, strict=True) if r]
-    ids = [_text(i) for i in await redis.zrevrangebyscore(CLIP_INDEX_KEY, high, low)]
+    ids = [as_text(i) for i in await redis.zrevrangebyscore(CLIP_INDEX_KEY, high, low)]
     matched: list[ClipOut] = []
     total = 0
     for start in range(0, len(ids), PAGE):
@@ -166,7 +167,3 @@ def _why(value: Any) -> ClipWhy | None:
 def _name(path: Any) -> str:
     text = str(path or "")
     return text.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

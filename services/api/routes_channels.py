@@ -62,8 +62,8 @@ async def start_monitoring(
                                          description="Channel name; empty: from the URL.")] = None,
     quality: Annotated[str, Query(max_length=100, description="streamlink quality.")] = "",
 ) -> Started:
-    """The seed's `GET /start-monitoring?url=...&channel=...`. It changes things, so it needs
-    the token like the POST form."""
+    """`GET /start-monitoring?url=...&channel=...`, the same as the POST form for clients
+    that can only send a GET. It changes things, so it needs the token like the POST form."""
     return await start(request, url, channel, quality)
 
 

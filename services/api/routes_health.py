@@ -1,4 +1,7 @@
-"""`GET /health`: Redis, every service's heartbeat, and how far behind each stream's readers are."""
+"""`GET /health`: Redis, every service's heartbeat, and how far behind each stream's readers are.
+
+It asks through the app's own bus connection; it opens none of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from redis.asyncio import Redis
 
-from launcher.control import MeshNotFound, gather_status
 from services.api.models import Health
 from services.api.state import bus_of, hub_of, settings_of
+from services.wiring import SERVICES
 from shared import streams
 from shared.bus import REDIS_DOWN, redact_url
+from shared.status import gather_status
 from shared.streams import Topic
+from shared.text import as_text
 
 router = APIRouter(tags=["health"])
 
@@ -32,9 +37,9 @@ async def health(request: Request, response: Response) -> Health:
     websocket = hub_of(request).stats()
     try:
         await asyncio.wait_for(bus.redis.ping(), PING_TIMEOUT_S)
-        status = await gather_status(settings)
+        status = await gather_status(bus, settings.redis_url or "", settings.data_dir, SERVICES)
         lag = await stream_lag(bus.redis, sorted(status["channels"]))
-    except (MeshNotFound, TimeoutError, *REDIS_DOWN) as err:
+    except (TimeoutError, *REDIS_DOWN) as err:
         response.status_code = 503
         shown = redact_url(settings.redis_url or "")
         return Health(status="down", redis=f"{shown}: cannot be reached ({type(err).__name__})",
@@ -63,7 +68,7 @@ async def stream_lag(redis: Redis, channels: list[str]) -> dict[str, dict[str, A
         if isinstance(length, Exception) or (not length and isinstance(groups, Exception)):
             continue
         found[name] = {"length": int(length), "groups": {} if isinstance(groups, Exception)
-                       else {_text(g["name"]): _group(g) for g in groups}}
+                       else {as_text(g["name"]): _group(g) for g in groups}}
     return found
 
 
@@ -73,9 +78,5 @@ def _group(info: dict[str, Any]) -> dict[str, Any]:
         "consumers": int(info.get("consumers") or 0),
         "pending": int(info.get("pending") or 0),
         "lag": None if lag is None else int(lag),
-        "last_delivered_id": _text(info.get("last-delivered-id", "")),
+        "last_delivered_id": as_text(info.get("last-delivered-id", "")),
     }
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

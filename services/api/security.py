@@ -26,7 +26,7 @@ from shared.feedback import inside
 
 MUTATING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MUTATING_GETS = {"/start-monitoring"}
-"""GET routes that change something (the seed asked for a GET here)."""
+"""GET routes that change something (kept for clients that can only send a GET)."""
 
 bearer_scheme = HTTPBearer(auto_error=False, description="The API token (see README).")
 

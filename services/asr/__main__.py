@@ -1,5 +1,6 @@
 from services.asr.service import main
+from services.asr.worker import WORKER
 from shared.runtime import main_entry
 
 if __name__ == "__main__":
-    main_entry("asr", main)
+    main_entry(WORKER, main)

@@ -20,11 +20,9 @@ from services.asr.backends import Engine, load_engine
 from services.asr.chunks import audio_runs, caption
 from services.asr.streaming import Update
 from shared.bus import Delivery
-from shared.channels import active_channels
 from shared.contracts import AudioChunk
-from shared.leases import own_channels
 from shared.runtime import ServiceContext
-from shared.streams import AUDIO, CAPTIONS
+from shared.streams import AUDIO, CAPTIONS, PCM
 
 IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
 
@@ -37,13 +35,10 @@ async def main(ctx: ServiceContext) -> None:
     ctx.log.info("speech model loaded", extra={"engine": engine.name})
     one_pass_at_a_time = asyncio.Lock()
 
-    async def wanted() -> list[str]:
-        return await active_channels(ctx.bus.redis)
-
     async def run_channel(channel: str) -> None:
         await ChannelAsr(ctx, engine, one_pass_at_a_time, channel).run()
 
-    await own_channels(ctx.leases(), wanted, run_channel, ctx.stop)
+    await ctx.own_channels(run_channel)
 
 
 class ChannelAsr:
@@ -62,10 +57,7 @@ class ChannelAsr:
         self.skipped_s = 0.0  # chunks left out before they reached the recogniser
 
     async def run(self) -> None:
-        reader = asyncio.create_task(self.ctx.bus.consume(
-            {AUDIO.stream(self.channel): AUDIO}, self.ctx.name, self.ctx.consumer_name(),
-            self.on_chunk, self.ctx.stop,
-        ))
+        reader = asyncio.create_task(self.ctx.consume_channel(self.channel, self.on_chunk))
         try:
             await self.work()
         finally:
@@ -73,7 +65,7 @@ class ChannelAsr:
             await asyncio.gather(reader, return_exceptions=True)
 
     async def on_chunk(self, delivery: Delivery[AudioChunk]) -> None:
-        self.inbox.append((delivery.message, delivery.blobs.get("pcm", b"")))
+        self.inbox.append((delivery.message, delivery.blobs[PCM]))
         self.arrived.set()
 
     async def work(self) -> None:

@@ -11,10 +11,9 @@ import numpy as np
 
 from services.audio_features.features import extract, warm_up
 from shared.bus import Delivery
-from shared.channels import channel_subscriptions
 from shared.contracts import AudioChunk, AudioFeatures
 from shared.runtime import ServiceContext
-from shared.streams import AUDIO, AUDIO_FEATURES
+from shared.streams import AUDIO_FEATURES, PCM
 
 
 def features_message(chunk: AudioChunk, pcm: bytes) -> AudioFeatures:
@@ -34,8 +33,7 @@ async def main(ctx: ServiceContext) -> None:
     await asyncio.to_thread(warm_up)  # librosa's first call is slow: pay it before the stream.
 
     async def handle(delivery: Delivery[AudioChunk]) -> None:
-        message = features_message(delivery.message, delivery.blobs.get("pcm", b""))
+        message = features_message(delivery.message, delivery.blobs[PCM])
         await ctx.bus.publish(AUDIO_FEATURES, message, channel=message.channel)
 
-    await ctx.bus.consume(channel_subscriptions(ctx.bus.redis, AUDIO), ctx.name,
-                          ctx.consumer_name(), handle, ctx.stop)
+    await ctx.consume(handle)

@@ -23,9 +23,8 @@ import time
 from pydantic import SecretStr
 
 from shared.bus import REDIS_DOWN
-from shared.channels import ACTIVE_STATES, all_states
+from shared.channels import all_states
 from shared.contracts import ChannelState, ChatSecond
-from shared.leases import own_channels
 from shared.runtime import ServiceContext
 from shared.settings import Settings
 from shared.streams import CHAT
@@ -47,18 +46,13 @@ async def main(ctx: ServiceContext) -> None:
     if settings.chat_source == "irc" and settings.twitch_token and not settings.chat_nick:
         ctx.log.warning("twitch_token is set but chat_nick is empty: reading chat anonymously")
 
-    async def wanted() -> list[str]:
-        states = await all_states(ctx.bus.redis)
-        return sorted(
-            name for name, s in states.items()
-            if s.state in ACTIVE_STATES
-            and (not settings.chat_twitch_only or "twitch.tv/" in s.url.lower())
-        )
+    def has_chat(state: ChannelState) -> bool:
+        return not settings.chat_twitch_only or "twitch.tv/" in state.url.lower()
 
     async def run_channel(channel: str) -> None:
         await ChannelChat(ctx, channel).run()
 
-    await own_channels(ctx.leases(), wanted, run_channel, ctx.stop)
+    await ctx.own_channels(run_channel, keep=has_chat)
 
 
 def eventsub_login(settings: Settings) -> EventSubLogin:

@@ -21,9 +21,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.bus import REDIS_DOWN, Bus, Delivery, sleep_unless
+from shared.bus import REDIS_DOWN, Bus, Delivery
 from shared.leases import KeyLease
 from shared.streams import clip_job_key
+from shared.timing import sleep_unless
 
 log = logging.getLogger("clip_live.clipper")
 

@@ -1,9 +1,9 @@
 """The clipper service: take clip jobs from the bus, make the clips, tell everyone.
 
 It keeps no state of its own. All clippers read the one `clip-requests` stream in the consumer
-group "clipper", so each job goes to one of them. Each clipper works on `clip_workers` jobs at
-once (one reader per job), and takes one job at a time from the stream, so that a busy clipper
-leaves the next job to a free one.
+group "clipper" (see `worker.py`), so each job goes to one of them. Each clipper works on
+`clip_workers` jobs at once (one reader per job), and takes one job at a time from the stream,
+so that a busy clipper leaves the next job to a free one.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 from shared.bus import Bus, Delivery
 from shared.contracts import ClipProgress, ClipRequest
 from shared.runtime import ServiceContext
-from shared.streams import CLIP_PROGRESS, CLIP_REQUESTS, CLIPS
+from shared.streams import CLIP_PROGRESS, CLIPS
 
 from .claim import JobClaim, kept_alive, timings
 from .job import ClipJob, JobFailed, Status
+from .worker import WORKER
 
-GROUP = "clipper"
+GROUP = WORKER.group
 
 
 async def main(ctx: ServiceContext) -> None:
@@ -47,8 +48,7 @@ class Clipper:
         """The jobs this process works on now (shared by its readers), for the heartbeat."""
 
     async def run(self) -> None:
-        topics = {CLIP_REQUESTS.stream(): CLIP_REQUESTS}
-        await self.bus.consume(topics, GROUP, self.consumer, self.handle, self.ctx.stop)
+        await self.ctx.consume(self.handle, bus=self.bus, consumer=self.consumer)
 
     async def handle(self, delivery: Delivery[Any]) -> None:
         """Do one job. Expected failures are reported and the job is done (acknowledged)."""

@@ -6,7 +6,8 @@ dominant emotion, excitement) on FACE.
 
 Design: stateful, one owner per channel. A second's summary needs all of that second's frames,
 so a channel's frames must reach one worker. The worker owns channels through leases
-(`own_channels`) and reads each owned channel's FRAMES stream with the consumer group "face".
+(`ctx.own_channels`; ended channels too, so frames they left behind are handled) and reads
+each owned channel's FRAMES stream with the consumer group "face" (see `worker.py`).
 Seconds are held in memory until closed (see `aggregate.py`): when a frame `face_lateness_s`
 past a second's end arrives, or after `face_idle_close_s` without frames. Frames are
 acknowledged once handled, so if a worker dies, the seconds it still held are lost (the fuser
@@ -32,12 +33,12 @@ from services.face.aggregate import FrameFaces, SecondBuffer, SecondSummary
 from services.face.analyse import FoundFace, FrameError, Picture, analyse_picture, decode_jpeg
 from services.face.backends import EmotionModel, choose_model
 from services.face.camera import CAMERA_FPS, CameraClock, CameraError, open_camera, read_frame
-from shared.bus import REDIS_DOWN, Delivery, sleep_unless
+from shared.bus import REDIS_DOWN, Delivery
 from shared.channels import all_states
 from shared.contracts import FaceBox, FaceFrame, FaceSecond, Frame
-from shared.leases import own_channels
 from shared.runtime import ServiceContext
-from shared.streams import FACE, FACE_FRAMES, FRAMES
+from shared.streams import FACE, FACE_FRAMES, JPEG
+from shared.timing import sleep_unless
 
 CAMERA_RETRY_S = 5.0  # wait before opening a camera again after it failed
 
@@ -90,7 +91,7 @@ class FaceWorker:
             frame = delivery.message
             last_frame = time.monotonic()
             try:
-                faces = await self.analyse(delivery.blobs.get("jpeg", b""))
+                faces = await self.analyse(delivery.blobs[JPEG])
             except FrameError as err:
                 self.ctx.log.warning("skipped a frame: %s", err,
                                      extra={"channel": channel, "t": frame.t})
@@ -115,9 +116,7 @@ class FaceWorker:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(close_idle())
-                group.create_task(self.ctx.bus.consume(
-                    {FRAMES.stream(channel): FRAMES}, self.ctx.name, self.ctx.consumer_name(),
-                    handle, self.ctx.stop))
+                group.create_task(self.ctx.consume_channel(channel, handle))
         finally:
             # Stopping (or the channel moved on): the seconds still open go out with the
             # frames they have, so none is lost.
@@ -183,11 +182,6 @@ async def main(ctx: ServiceContext) -> None:
         if ctx.settings.face_camera:
             await worker.run_camera(ctx.settings.face_camera, ctx.settings.face_camera_channel)
             return
-
-        async def wanted() -> list[str]:
-            # Every known channel, ended ones too, so frames they left behind are handled.
-            return sorted(await all_states(ctx.bus.redis))
-
-        await own_channels(ctx.leases(), wanted, worker.run_channel, ctx.stop)
+        await ctx.own_channels(worker.run_channel)
     finally:
         worker.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,9 +1,10 @@
 """Join the signals into one-second buckets on the stream clock.
 
 Each signal reports how far it has come (its watermark). A second closes when every steady
-signal has passed it, or when the newest signal is `lateness` seconds past it, whatever came
-in. A signal that never reported for a second is recorded as missing, never as zero. Which
-signals are steady, span seconds or react later comes from their declarations.
+signal has passed it, or has fallen further behind the newest signal than it is allowed to
+(its own declared lateness, else `lateness`), whatever came in. A signal that never reported
+for a second is recorded as missing, never as zero. Which signals are steady, span seconds,
+react later or run late comes from their declarations.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Bucketer:
         self.watermarks: dict[str, float] = {}
         self.closed_until = 0  # Every second before this one is closed.
         self.late_messages = 0
+        self.late: list[tuple[str, float]] = []  # (signal, seconds behind) not reported yet
 
     def add(self, message: Stamped) -> None:
         """Put a message into the seconds it covers. Duplicates replace themselves; messages
@@ -56,6 +58,8 @@ class Bucketer:
         for t in range(first, last + 1):
             if t < self.closed_until:
                 self.late_messages += 1
+                newest = max(self.watermarks.values())
+                self.late.append((signal.name, round(newest - end, 2)))
                 continue
             second = self.open.setdefault(t, Second(t, message.session,
                                                     message.wall + (t - message.t)))
@@ -65,12 +69,15 @@ class Bucketer:
         """The seconds that can close now, oldest first (with empty ones for holes)."""
         if not self.watermarks:
             return []
-        steady = [self.watermarks[s.name] for s in signals.signals()
-                  if s.steady and not s.reacts_later and s.name in self.watermarks]
         newest = max(self.watermarks.values())
-        done_by_watermark = math.floor(min(steady)) if steady else self.closed_until
-        done_by_lateness = math.floor(newest - self.lateness)
-        return self._close_until(max(done_by_watermark, done_by_lateness))
+        until = math.floor(newest - self.lateness)  # When no steady signal has spoken yet.
+        waits = [max(math.floor(self.watermarks[s.name]),
+                     math.floor(newest - (s.lateness_s or self.lateness)))
+                 for s in signals.signals()
+                 if s.steady and not s.reacts_later and s.name in self.watermarks]
+        if waits:
+            until = min(waits)
+        return self._close_until(until)
 
     def flush(self) -> list[Second]:
         """Close everything still open (the stream ended)."""

@@ -48,6 +48,11 @@ class Outputs:
     spikes: list[Spike] = field(default_factory=list)
     jobs: list[ClipRequest] = field(default_factory=list)
 
+    def extend(self, other: Outputs) -> None:
+        self.rows += other.rows
+        self.spikes += other.spikes
+        self.jobs += other.jobs
+
 
 @dataclass
 class Closed:
@@ -82,6 +87,9 @@ class Decider:
         self.flag_next_row = False
         self.last_wall = 0.0
         self.session = ""
+        self.quiet_until = 0  # Seconds before this were decided before a take-over: no outputs.
+        self.rows_from = 0  # Rows before this second were written before a take-over.
+        self._closing = -1  # The second being closed now.
 
     def add(self, message: Signal) -> None:
         """Take in one signal message (in any order, duplicates allowed)."""
@@ -103,16 +111,23 @@ class Decider:
         """Close the seconds that are done, and judge late chat spikes."""
         return self._decide(self.buckets.ready())
 
-    def resume(self, session: str, closed_until: int) -> None:
-        """Go on after another fuser of the same session wrote every second before
-        `closed_until`: messages for those seconds now count as late."""
-        self.session = session
-        self.buckets.closed_until = max(self.buckets.closed_until, closed_until)
+    def replay(self, closed_until: int, rows_from: int) -> None:
+        """Rebuild after a take-over: the fuser before us closed every second before
+        `closed_until` and wrote the rows before `rows_from`. Fed the same messages again,
+        this decider learns the channel's normals, cooldown and runs as they were, and gives
+        out only what the other one had not: no second and no clip twice."""
+        self.quiet_until = closed_until
+        self.rows_from = rows_from
 
     @property
     def closed_until(self) -> int:
-        """The first second not written yet."""
+        """The first second not closed yet."""
         return self.buckets.closed_until
+
+    @property
+    def written_until(self) -> int:
+        """The first second whose row has not been given out yet."""
+        return int(self.held[0].t) if self.held else self.closed_until
 
     def finish(self) -> Outputs:
         """The stream ended (or we stop owning it): close everything still open."""
@@ -121,13 +136,17 @@ class Decider:
     def _decide(self, seconds: list[Second], final: bool = False) -> Outputs:
         out = Outputs()
         for second in seconds:
+            self._closing = second.t
             self._close(second, out)
+        self._closing = self.history[-1].t if self.history else -1
         self._judge_late_votes(out)
         # A row that could be the first of the model's "in a row" waits until that is decided,
         # so that the clip flag lands on the second the clip is for. Other rows go at once.
         keep = 0 if final else self.config.seconds_in_a_row - 1
         while self.held and (len(self.held) > keep or not self._may_start_a_run(self.held[0])):
-            out.rows.append(self.held.popleft())
+            row = self.held.popleft()
+            if row.t >= self.rows_from:
+                out.rows.append(row)
         return out
 
     # ---- One second --------------------------------------------------------------------------
@@ -198,9 +217,12 @@ class Decider:
             contributions=closed.contributions, votes=dict(closed.votes), trigger=trigger,
             job_id=job_id,
         )
-        out.spikes.append(spike)
+        quiet = self._closing < self.quiet_until  # Given out already, before a take-over.
+        if not quiet:
+            out.spikes.append(spike)
         if accepted:
             self._flag(closed.t)
+        if accepted and not quiet:
             out.jobs.append(ClipRequest(
                 channel=self.channel, job_id=job_id, session=closed.session, t=float(closed.t),
                 pre=self.config.pre, post=self.config.post, reason=trigger, wall=self.now(),

@@ -43,15 +43,29 @@ def feature_cells(row: EventRow, columns: tuple[str, ...]) -> list[str]:
 
 def append_rows(data_dir: Path, rows: list[EventRow]) -> None:
     """Add rows to their session's files, writing the header first when a file is new. A
-    `features.csv` keeps the columns it began with (a signal added mid-session waits for the
-    next session's file), so every line matches its header."""
+    row for a second the file already holds is skipped: a fuser that goes on after a crash
+    may write a row again. A `features.csv` keeps the columns it began with (a signal added
+    mid-session waits for the next session's file), so every line matches its header."""
     for row in rows:
         folder = session_dir(data_dir, row.channel, row.session or "unknown")
         folder.mkdir(parents=True, exist_ok=True)
+        if row.t <= _last_time(folder / "events.csv"):
+            continue
         _append(folder / "events.csv", EVENT_COLUMNS, event_cells(row))
         features = folder / "features.csv"
         columns = _header_of(features) or feature_columns()
         _append(features, columns, feature_cells(row, columns))
+
+
+def _last_time(path: Path) -> float:
+    """The time of the last row in an events file (-1 when it has none)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, handle.seek(0, 2) - 512))
+            last = handle.read().decode(errors="replace").strip().splitlines()[-1]
+        return float(last.split(",", 1)[0])
+    except (OSError, IndexError, ValueError):
+        return -1.0
 
 
 def _header_of(path: Path) -> tuple[str, ...] | None:

@@ -10,7 +10,6 @@ The task runs on the one ingest replica that holds the channel's lease. It:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -33,7 +32,8 @@ from shared.contracts import AudioChunk, ChannelState, ChannelStateName, Gap, Se
 from shared.netcheck import private_reason
 from shared.recording import buffer_dir, earliest_pin
 from shared.runtime import ServiceContext
-from shared.streams import AUDIO, CHANNEL_STATES, GAPS, SEGMENTS
+from shared.streams import AUDIO, CHANNEL_STATES, GAPS, PCM, SEGMENTS
+from shared.timing import sleep_unless
 
 log = logging.getLogger("clip_live.ingest.channel")
 
@@ -44,14 +44,6 @@ async def run_channel(ctx: ServiceContext, channel: str) -> None:
     if state is None or state.state not in ACTIVE_STATES:
         return
     await ChannelTask(ctx, state).run()
-
-
-async def pause(stop: asyncio.Event, seconds: float) -> None:
-    """Wait `seconds`, or less if `stop` is set. A cancel always gets through (with
-    `asyncio.wait_for`, Python 3.11 can lose a cancel that lands just as `stop` is set)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stop.wait()
 
 
 class ChannelTask:
@@ -141,7 +133,7 @@ class ChannelTask:
                       f"failed ({outcome.reason}); next try in {wait_s:g} s")
             await self._set_state("starting", detail)
         log.warning("%s", detail, extra=self.extra)
-        await pause(self.ctx.stop, wait_s)
+        await sleep_unless(self.ctx.stop, wait_s)
 
     async def _give_up(self, state: ChannelStateName, detail: str) -> None:
         if state == "failed":
@@ -191,7 +183,7 @@ class ChannelTask:
 
     async def audio(self, chunks: list[PcmChunk], wall: float) -> None:
         items = [(AudioChunk(channel=self.channel, session=self.session, t=c.t, dur=c.dur,
-                             wall=wall, samples=c.samples), {"pcm": c.pcm}) for c in chunks]
+                             wall=wall, samples=c.samples), {PCM: c.pcm}) for c in chunks]
         await self.bus.publish_many(AUDIO, items, channel=self.channel)
         self.clock.saw_media(chunks[-1].t + chunks[-1].dur, wall)
 

@@ -1,9 +1,10 @@
 """The session's stream clock, and what to do after a connection ends. Pure.
 
-Stream time `t` counts seconds since the session started, taken from the media itself
-(DESIGN.md §3). Each connection to the source starts its own media time at 0, so the clock keeps
-an offset per connection. When the source drops and we connect again, the clock jumps forward
-by the wall-clock time we had no media: that jump is a gap, and it is published as one.
+Stream time `t` counts seconds since the session started, taken from the media itself, so a
+network drop becomes a gap and `t` keeps counting. Each connection to the source starts its own
+media time at 0, so the clock keeps an offset per connection. When the source drops and we
+connect again, the clock jumps forward by the wall-clock time we had no media: that jump is a
+gap, and it is published as one.
 """
 
 from __future__ import annotations

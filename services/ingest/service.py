@@ -2,7 +2,8 @@
 
 Three jobs run side by side:
 1. the control reader: `start` makes a new session in the channel registry, `stop` ends it
-   (consumer group `ingest-control`, so each command is handled by one replica);
+   (consumer group `ingest-control`, see `worker.py`, so each command is handled by one
+   replica);
 2. the channel owner: every replica tries to own the active channels through leases, so each
    channel runs on exactly one replica, and another one takes over if it dies;
 3. the sweeper: removes recordings of old sessions once no clip job needs them.
@@ -16,15 +17,14 @@ import time
 
 from services.ingest import channel as channel_task
 from services.ingest.ring_buffer import plan_sweep, remove_session, sessions_on_disk
-from shared.bus import REDIS_DOWN, Delivery, sleep_unless
-from shared.channels import ACTIVE_STATES, active_channels, all_states, save_state
+from shared.bus import REDIS_DOWN, Delivery
+from shared.channels import ACTIVE_STATES, all_states, save_state
 from shared.contracts import ChannelState, MonitorCommand
-from shared.leases import own_channels
 from shared.recording import earliest_pin
 from shared.runtime import ServiceContext
-from shared.streams import CHANNEL_STATES, CONTROL
+from shared.streams import CHANNEL_STATES
+from shared.timing import sleep_unless
 
-CONTROL_GROUP = "ingest-control"
 SWEEP_EVERY_S = 30.0
 
 
@@ -37,9 +37,6 @@ def new_session_id(now: float | None = None) -> str:
 async def main(ctx: ServiceContext) -> None:
     running: set[str] = set()
 
-    async def wanted() -> list[str]:
-        return await active_channels(ctx.bus.redis)
-
     async def run(channel: str) -> None:
         running.add(channel)
         _show(ctx, running)
@@ -51,7 +48,7 @@ async def main(ctx: ServiceContext) -> None:
 
     await asyncio.gather(
         _read_control(ctx),
-        own_channels(ctx.leases(), wanted, run, ctx.stop),
+        ctx.own_channels(run),
         _sweep_forever(ctx),
     )
 
@@ -73,8 +70,7 @@ async def _read_control(ctx: ServiceContext) -> None:
 
     while not ctx.stop.is_set():
         try:
-            await ctx.bus.consume({CONTROL.stream(): CONTROL}, CONTROL_GROUP, consumer, handle,
-                                  ctx.stop)
+            await ctx.consume(handle, consumer=consumer)
         except REDIS_DOWN as err:
             ctx.log.warning("cannot read control commands: %s", err)
             await sleep_unless(ctx.stop, 1.0)

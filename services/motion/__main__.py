@@ -1,5 +1,6 @@
 from services.motion.service import main
+from services.motion.worker import WORKER
 from shared.runtime import main_entry
 
 if __name__ == "__main__":
-    main_entry("motion", main)
+    main_entry(WORKER, main)

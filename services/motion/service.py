@@ -11,10 +11,9 @@ import asyncio
 
 from services.motion.vectors import SegmentAnalysis, SegmentError, analyse_segment
 from shared.bus import Delivery
-from shared.channels import channel_subscriptions
 from shared.contracts import Frame, Gap, Motion, Segment
 from shared.runtime import ServiceContext
-from shared.streams import FRAMES, GAPS, MOTION, SEGMENTS
+from shared.streams import FRAMES, GAPS, JPEG, MOTION
 
 
 def motion_messages(segment: Segment, found: SegmentAnalysis) -> list[Motion]:
@@ -36,7 +35,7 @@ def frame_messages(
     return [
         (Frame(channel=segment.channel, session=segment.session, t=f.t, dur=0.0,
                wall=segment.wall + (f.t - segment.t), width=f.width, height=f.height),
-         {"jpeg": f.jpeg})
+         {JPEG: f.jpeg})
         for f in found.frames
     ]
 
@@ -60,5 +59,4 @@ async def main(ctx: ServiceContext) -> None:
         if frames:
             await ctx.bus.publish_many(FRAMES, frames, channel=segment.channel)
 
-    await ctx.bus.consume(channel_subscriptions(ctx.bus.redis, SEGMENTS), ctx.name,
-                          ctx.consumer_name(), handle, ctx.stop)
+    await ctx.consume(handle)

@@ -15,11 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from services.semantic.model import load_embed
 from services.semantic.scores import Scores, TextScorer
 from shared.bus import Delivery
-from shared.channels import channel_subscriptions
 from shared.contracts import Caption, Semantic
 from shared.runtime import ServiceContext
 from shared.settings import Settings
-from shared.streams import CAPTIONS, SEMANTIC
+from shared.streams import SEMANTIC
 
 MODEL_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semantic-model")
 
@@ -61,5 +60,4 @@ async def main(ctx: ServiceContext) -> None:
         await ctx.bus.publish(SEMANTIC, semantic_message(caption, scores),
                               channel=caption.channel)
 
-    await ctx.bus.consume(channel_subscriptions(ctx.bus.redis, CAPTIONS), ctx.name,
-                          ctx.consumer_name(), handle, ctx.stop)
+    await ctx.consume(handle)

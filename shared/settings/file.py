@@ -20,7 +20,7 @@ class SettingsError(Exception):
     """A setting has a value we cannot use. The message names the setting and says why."""
 
 
-# The JSON file may use the short names the first brief used.
+# The JSON file may also use these names (`clipDuration`: the whole clip's length).
 JSON_ALIASES: dict[str, str] = {"clipDuration": "clip_duration"}
 
 

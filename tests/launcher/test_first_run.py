@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from launcher.control import status_code
 from shared.embedded_redis import free_port
 from shared.settings import unknown_variables
+from shared.status import status_code
 from tests.support import PYTHON, REPO, child_env
 
 CLI = [PYTHON, str(REPO / "clip_live.py")]

@@ -12,9 +12,10 @@ import pytest
 from redis.asyncio import Redis
 
 from shared.bus import Bus, Delivery, redact_url
+from shared.contracts import AudioChunk
 from shared.settings import Settings
-from shared.streams import DEAD_LETTER_STREAM
-from tests.shared.workers import HANDLED_KEY, NOTES, Note
+from shared.streams import AUDIO, DEAD_LETTER_STREAM, PCM
+from tests.shared.workers import HANDLED_KEY, NOTES, SOUNDS, Note
 from tests.support import PYTHON, child_env, wait_until
 
 
@@ -30,11 +31,50 @@ async def _consume_until(bus: Bus, group: str, name: str, seen: list[str], stop:
 
 
 async def test_publish_and_read_back_keeps_fields_and_blobs(bus: Bus) -> None:
-    await bus.publish(NOTES, Note(n=7), blobs={"pcm": b"\x00\x01\xff"})
-    [got] = await bus.read(NOTES)
+    await bus.publish(SOUNDS, Note(n=7), blobs={"pcm": b"\x00\x01\xff"})
+    [got] = await bus.read(SOUNDS)
     assert got.message == Note(n=7)
     assert got.blobs == {"pcm": b"\x00\x01\xff"}
-    assert (await bus.latest(NOTES)) is not None
+    assert (await bus.latest(SOUNDS)) is not None
+
+
+async def test_publish_refuses_parts_the_topic_does_not_declare(bus: Bus) -> None:
+    chunk = AudioChunk(channel="alpha", session="s", t=0.0, dur=0.5, wall=1.0, samples=8000)
+    for wrong in (None, {}, {"pmc": b"\x00\x00"}, {PCM: b"\x00\x00", "jpeg": b""}):
+        with pytest.raises(ValueError, match="binary parts"):
+            await bus.publish(AUDIO, chunk, channel="alpha", blobs=wrong)
+    with pytest.raises(ValueError, match="binary parts"):
+        await bus.publish(NOTES, Note(n=1), blobs={"pcm": b""})
+    assert await bus.redis.exists(AUDIO.stream("alpha"), NOTES.stream()) == 0
+
+
+async def test_a_message_missing_its_pcm_part_goes_to_dead_letters_and_work_goes_on(
+    bus: Bus,
+) -> None:
+    chunk = AudioChunk(channel="alpha", session="s", t=0.0, dur=0.5, wall=1.0, samples=2)
+    stream = AUDIO.stream("alpha")
+    await bus.redis.xadd(stream, {"data": chunk.model_dump_json()})  # no pcm: a writer's bug
+    await bus.publish(AUDIO, chunk.model_copy(update={"t": 0.5}), channel="alpha",
+                      blobs={PCM: b"\x01\x00\x02\x00"})
+    heard: list[tuple[float, bytes]] = []
+    stop = asyncio.Event()
+
+    async def handle(delivery: Delivery[AudioChunk]) -> None:
+        heard.append((delivery.message.t, delivery.blobs[PCM]))
+
+    task = asyncio.create_task(bus.consume({stream: AUDIO}, "g", "w", handle, stop))
+    await wait_until(lambda: len(heard) == 1)
+    stop.set()
+    await task
+    assert heard == [(0.5, b"\x01\x00\x02\x00")]
+    [dead] = await bus.dead_letters()
+    assert dead.message.stream == stream
+    assert "not a valid AudioChunk" in dead.message.error
+    assert "missing its binary part 'pcm'" in dead.message.error
+    assert (await bus.redis.xpending(stream, "g"))["pending"] == 0
+    # Readers without a group skip it too, and say why.
+    found, _ = await bus.read_streams({stream: (AUDIO, "0")})
+    assert [d.message.t for d in found] == [0.5]
 
 
 async def test_publish_refuses_the_wrong_model(bus: Bus) -> None:

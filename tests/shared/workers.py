@@ -23,6 +23,8 @@ class Note(Contract):
 
 
 NOTES = Topic("notes", Note, per_channel=False)
+SOUNDS = Topic("sounds", Note, per_channel=False, parts=("pcm",))
+"""Notes that carry a binary part."""
 HANDLED_KEY = "test:handled"
 
 

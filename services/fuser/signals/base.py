@@ -64,5 +64,9 @@ class FuserSignal:
     vote: str | None = None
     votes: Callable[[Values, Values, VoteRules], bool] | None = None
     late_vote: Callable[[Any], bool] | None = None
+    lateness_s: float | None = None
+    """How far behind the newest signal it may run before a second closes without it (None:
+    the `fuser_lateness_s` setting). A signal made in batches (video frames come per segment)
+    runs later than one made in small steps (sound)."""
     order: int = 100
     """Where it sits in the feature list and the CSV columns (lower first)."""

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from services.api.worker import WORKER
 from services.clipper.store import save_record
 from services.clipper.thumb import make_thumbnail
 from shared.bus import DATA_FIELD, Bus
@@ -61,7 +62,7 @@ async def running_api(settings: Settings) -> AsyncIterator[RunningApi]:
         stops.append(ctx.stop)
         await service.main(ctx)
 
-    task = asyncio.create_task(run_service("api", main, settings))
+    task = asyncio.create_task(run_service(WORKER, main, settings))
     url = f"http://{settings.api_host}:{settings.api_port}"
     try:
         await wait_until(lambda: _answers(url, task), timeout=30.0)

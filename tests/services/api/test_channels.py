@@ -44,6 +44,20 @@ async def test_health_shows_redis_heartbeats_channels_and_stream_lag(
     assert body["websocket"]["clients"] == 0
 
 
+async def test_health_asks_through_the_apps_own_connection(
+    api: RunningApi, client: httpx.AsyncClient, bus: Bus
+) -> None:
+    async def connections() -> int:
+        info = await bus.redis.info("stats")
+        return int(info["total_connections_received"])
+
+    assert (await client.get("/health")).status_code == 200
+    before = await connections()
+    for _ in range(5):
+        assert (await client.get("/health")).status_code == 200
+    assert await connections() - before <= 1  # it used to open one per call
+
+
 async def test_start_monitoring_sends_a_start_command(
     client: httpx.AsyncClient, bus: Bus
 ) -> None:

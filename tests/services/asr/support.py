@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from services.asr.streaming import norm
+from services.asr.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import Caption, ChannelState
@@ -33,7 +34,7 @@ async def running_asr(settings: Settings, redis: Redis, channel: str) -> AsyncIt
 
     await save_state(redis, ChannelState(channel=channel, session="s1", state="live",
                                          url="test://asr", wall=time.time()))
-    task = asyncio.create_task(run_service("asr", main, settings))
+    task = asyncio.create_task(run_service(WORKER, main, settings))
     try:
         await wait_until(lambda: reading(redis, channel), 60)
         yield

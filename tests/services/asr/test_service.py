@@ -45,7 +45,7 @@ async def test_live_speech_gives_quick_interim_words_and_right_finals(
           f"WER of finals {error:.3f}")
     assert any(not c.final for _, c in found)  # interim captions came first
     assert error <= 0.35
-    # Words show up soon after they are said (the brief: within 2 s); the median is checked
+    # Words show up soon after they are said (within 2 s); the median is checked
     # so that one slow pass on a busy 2-core machine does not fail the test.
     assert statistics.median(values) <= 2.0
     for c in finals:

@@ -13,6 +13,7 @@ import pytest
 
 from launcher.live_hls import LiveHls
 from services.audio_features import service
+from services.audio_features.worker import WORKER
 from shared.bus import Bus
 from shared.runtime import run_service
 from shared.settings import Settings
@@ -23,7 +24,7 @@ from tests.support import wait_until
 
 @contextlib.asynccontextmanager
 async def replicas(settings: Settings, count: int) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(run_service("audio_features", service.main, settings))
+    tasks = [asyncio.create_task(run_service(WORKER, service.main, settings))
              for _ in range(count)]
     try:
         yield

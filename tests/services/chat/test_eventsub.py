@@ -18,6 +18,7 @@ from services.chat.chatlog import log_path
 from services.chat.eventsub import EventSubChatClient, EventSubLogin, message_from, notice_from
 from services.chat.irc import ChatMessage, ChatNotice, Emote, parse_line, to_event
 from services.chat.service import main
+from services.chat.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState, ChatSecond
@@ -142,7 +143,7 @@ async def test_the_chat_service_reads_eventsub_when_set(
     await save_state(redis_client, ChannelState(
         channel="main", session="s1", state="live", t=0.0, wall=began,
         url="https://www.twitch.tv/streamer"))
-    ctx = ServiceContext(name="chat", settings=chat_settings, bus=bus,
+    ctx = ServiceContext(worker=WORKER, settings=chat_settings, bus=bus,
                          log=logging.getLogger("clip_live.chat"))
     service = asyncio.create_task(main(ctx))
     try:

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from services.chat.chatlog import log_path
 from services.chat.service import main
+from services.chat.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState, ChatSecond
@@ -140,7 +141,7 @@ async def test_the_chat_service_live(settings: Settings, bus: Bus,
         await save_state(redis_client, ChannelState(channel="localfile", session="s1",
                                                     state="live", url="/media/x.mp4",
                                                     wall=began))
-        ctx = ServiceContext(name="chat", settings=chat_settings, bus=bus,
+        ctx = ServiceContext(worker=WORKER, settings=chat_settings, bus=bus,
                              log=logging.getLogger("clip_live.chat"))
         service = asyncio.create_task(main(ctx))
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.clipper.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState, Clip, ClipProgress, ClipRequest, Segment
@@ -97,7 +98,7 @@ async def running_clipper(settings: Settings) -> AsyncIterator[asyncio.Task[int]
         stops.append(ctx.stop)
         await service.main(ctx)
 
-    task = asyncio.create_task(run_service("clipper", main, settings))
+    task = asyncio.create_task(run_service(WORKER, main, settings))
     try:
         yield task
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from services.wiring import worker_named
 from shared.runtime import ServiceContext, ServiceMain, run_service
 from shared.settings import Settings
 from tests.support import Records, wait_until  # noqa: F401
@@ -14,8 +15,8 @@ from tests.support import Records, wait_until  # noqa: F401
 @contextlib.asynccontextmanager
 async def running(settings: Settings, **mains: ServiceMain) -> AsyncIterator[
         dict[str, asyncio.Task[int]]]:
-    """Run each named service with `run_service`; stop them gently at the end and check that
-    each exits with 0."""
+    """Run each named service (with its declaration) with `run_service`; stop them gently at
+    the end and check that each exits with 0."""
     stops: list[asyncio.Event] = []
 
     def keep_stop(main: ServiceMain) -> ServiceMain:
@@ -24,7 +25,7 @@ async def running(settings: Settings, **mains: ServiceMain) -> AsyncIterator[
             await main(ctx)
         return wrapped
 
-    tasks = {name: asyncio.create_task(run_service(name, keep_stop(main), settings))
+    tasks = {name: asyncio.create_task(run_service(worker_named(name), keep_stop(main), settings))
              for name, main in mains.items()}
     try:
         yield tasks

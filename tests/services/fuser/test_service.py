@@ -13,14 +13,16 @@ import pytest
 from redis.asyncio import Redis
 
 from services.fuser import service, signals
+from services.fuser.checkpoint import Checkpoint
 from services.fuser.events_log import EVENT_COLUMNS
 from services.fuser.model import ModelStore, prior_model
+from services.fuser.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState, Motion
 from shared.runtime import run_service
 from shared.settings import Settings
-from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES, Topic, fuser_handover_key
+from shared.streams import CLIP_REQUESTS, EVENTS, SPIKES, Topic, fuser_checkpoint_key
 from tests.services.fuser.scenario import CHANNEL, SESSION, stream
 from tests.support import wait_until
 
@@ -33,7 +35,7 @@ async def test_signals_in_one_clip_job_out_and_events_csv(
 ) -> None:
     await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
                                                 url="demo", wall=time.time()))
-    task = asyncio.create_task(run_service("fuser", service.main, settings))
+    task = asyncio.create_task(run_service(WORKER, service.main, settings))
     try:
         await _publish(bus, stream(seconds=100, moment=60))
 
@@ -63,7 +65,7 @@ async def test_the_running_fuser_picks_up_a_new_model(
 ) -> None:
     await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
                                                 url="demo", wall=time.time()))
-    task = asyncio.create_task(run_service("fuser", service.main, settings))
+    task = asyncio.create_task(run_service(WORKER, service.main, settings))
     store = ModelStore(settings.data_dir / "models")
     try:
         await wait_until(lambda: store.current_version() == "v0001")
@@ -99,13 +101,8 @@ async def _row_times(bus: Bus) -> list[float]:
     return [d.message.t for d in await bus.read(EVENTS, channel=CHANNEL, count=1000)]
 
 
-async def _all_read(redis: Redis) -> bool:
-    """The fuser's group has taken and acknowledged every signal message published so far."""
-    for topic in SIGNALS.values():
-        groups = await redis.xinfo_groups(topic.stream(CHANNEL))
-        if not groups or groups[0]["lag"] or groups[0]["pending"]:
-            return False
-    return True
+async def _rows_reach(bus: Bus, count: int) -> bool:
+    return len(await _row_times(bus)) >= count
 
 
 @pytest.mark.timeout(90)
@@ -122,21 +119,24 @@ async def test_a_restart_loses_no_second_and_writes_none_twice(
 
     # A long lateness, so only the watermark closes seconds while the first fuser runs.
     first = asyncio.create_task(run_service(
-        "fuser", service.main, settings.model_copy(update={"fuser_lateness_s": 60.0})))
+        WORKER, service.main, settings.model_copy(update={"fuser_lateness_s": 60.0})))
     await _publish(bus, before)
-    await wait_until(lambda: _all_read(redis_client), 30, "every message read")
+    await wait_until(lambda: _rows_reach(bus, 4), 30, "rows 0 to 3")
+    await asyncio.sleep(0.5)  # nothing more comes: 4 to 6 wait for their motion
     assert await _row_times(bus) == [0.0, 1.0, 2.0, 3.0]
     first.cancel()  # Stopped from outside, as a test or an embedding program does.
     await asyncio.gather(first, return_exceptions=True)
     rows = [d.message for d in await bus.read(EVENTS, channel=CHANNEL, count=1000)]
     assert [r.t for r in rows] == [float(t) for t in range(7)]  # 4 to 6 on the way out
     assert all("motion" in r.missing for r in rows[4:]) and "motion" not in rows[3].missing
-    assert await redis_client.get(fuser_handover_key(CHANNEL)) == f"{SESSION} 7".encode()
+    note = Checkpoint.loads((await redis_client.get(fuser_checkpoint_key(CHANNEL))).decode())
+    assert note is not None and (note.session, note.closed_until, note.rows_from) == (SESSION, 7, 7)
 
-    second = asyncio.create_task(run_service("fuser", service.main, settings))
+    second = asyncio.create_task(run_service(WORKER, service.main, settings))
     try:
         await _publish(bus, held + after)
-        await wait_until(lambda: _all_read(redis_client), 30, "every message read again")
+        await wait_until(lambda: _rows_reach(bus, 8), 30, "rows up to 7")
+        await asyncio.sleep(0.5)
     finally:
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)

@@ -22,6 +22,7 @@ from services.fuser.events_log import session_dir
 from services.fuser.model import ModelError, ModelStore, prior_model
 from services.fuser.retrain import retrain
 from services.fuser.signals import Feature, FuserSignal
+from services.fuser.worker import WORKER
 from services.fuser.zscore import RobustZ
 from shared.bus import Bus
 from shared.channels import save_state
@@ -77,10 +78,7 @@ async def test_a_toy_signal_reaches_features_csv_the_model_and_a_retrain(
     seconds = 280
     await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
                                                 url="demo", wall=time.time()))
-    # Only the watermark closes seconds (a long lateness): the bus hands the fuser each
-    # stream's batch in turn, and the toy must not be late because of that.
-    patient = settings.model_copy(update={"fuser_lateness_s": 600.0})
-    fuser = asyncio.create_task(run_service("fuser", service.main, patient))
+    fuser = asyncio.create_task(run_service(WORKER, service.main, settings))
     try:
         calm = stream(seconds=seconds, moment=None)
         noise = game_noise(seconds)
@@ -172,7 +170,7 @@ async def test_a_fuser_with_a_model_for_other_features_keeps_scoring_and_logs_on
     await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
                                                 url="demo", wall=time.time()))
     with Records("clip_live.fuser") as records:
-        fuser = asyncio.create_task(run_service("fuser", service.main, settings))
+        fuser = asyncio.create_task(run_service(WORKER, service.main, settings))
         try:
             for message in stream(seconds=12, moment=None):
                 await bus.publish(signals.by_model(type(message)).topic, message,

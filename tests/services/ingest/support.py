@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psutil
 
 from services.ingest import service
+from services.ingest.worker import WORKER
 from shared.bus import Bus
 from shared.channels import all_states
 from shared.contracts import AudioChunk, ChannelState, MonitorCommand, Segment
@@ -43,7 +45,7 @@ async def running_ingest(settings: Settings, name: str = "ingest") -> AsyncItera
     """The ingest service running in this process, stopped (and checked) at the end."""
     assert settings.redis_url
     bus = await Bus.connect(settings.redis_url, settings)
-    ctx = ServiceContext(name=name, settings=settings, bus=bus,
+    ctx = ServiceContext(worker=replace(WORKER, name=name), settings=settings, bus=bus,
                          log=logging.getLogger(f"clip_live.{name}"))
     task = asyncio.create_task(service.main(ctx))
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.ingest.service import handle_command, new_session_id, sweep
+from services.ingest.worker import WORKER
 from shared.bus import Bus
 from shared.channels import all_states, save_if_current, save_state
 from shared.contracts import ChannelState, MonitorCommand
@@ -20,7 +21,7 @@ from shared.streams import CHANNEL_STATES
 
 @pytest.fixture
 def ctx(settings: Settings, bus: Bus) -> ServiceContext:
-    return ServiceContext(name="ingest", settings=settings, bus=bus,
+    return ServiceContext(worker=WORKER, settings=settings, bus=bus,
                           log=logging.getLogger("clip_live.ingest"))
 
 

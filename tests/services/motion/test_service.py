@@ -11,6 +11,7 @@ import pytest
 
 from launcher.live_hls import LiveHls
 from services.motion import service
+from services.motion.worker import WORKER
 from shared.bus import Bus
 from shared.contracts import Segment
 from shared.runtime import run_service
@@ -25,7 +26,7 @@ async def test_motion_for_every_second_and_frames_and_a_corrupt_segment_is_a_gap
     settings: Settings, bus: Bus, live_hls: LiveHls, tmp_path: Path
 ) -> None:
     settings = quick(settings)
-    worker = asyncio.create_task(run_service("motion", service.main, settings))
+    worker = asyncio.create_task(run_service(WORKER, service.main, settings))
     try:
         async with running_ingest(settings):
             await command(bus, "mot", "start", live_hls.url)

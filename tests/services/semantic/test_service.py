@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.semantic import service
+from services.semantic.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import Caption, ChannelState, Semantic
@@ -30,7 +31,7 @@ async def running(settings: Settings, replicas: int = 1) -> AsyncIterator[None]:
         stops.append(ctx.stop)
         await service.main(ctx)
 
-    tasks = [asyncio.create_task(run_service("semantic", main, settings))
+    tasks = [asyncio.create_task(run_service(WORKER, main, settings))
              for _ in range(replicas)]
     try:
         yield

@@ -1,0 +1,8 @@
+"""clipper's wiring: clip jobs in; progress and clips out. Copies share the jobs. It looks at
+segments, captions and audio (without a group) to cut each clip and write its subtitles."""
+
+from shared.streams import AUDIO, CAPTIONS, CLIP_PROGRESS, CLIP_REQUESTS, CLIPS, SEGMENTS
+from shared.workers import Worker
+
+WORKER = Worker("clipper", reads=(CLIP_REQUESTS,), writes=(CLIP_PROGRESS, CLIPS),
+                shape="group", looks=(SEGMENTS, CAPTIONS, AUDIO))

@@ -1,0 +1,10 @@
+"""Redis answers in bytes; the code wants str."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def as_text(value: Any) -> str:
+    """`value` as str: bytes are decoded as UTF-8, anything else goes through `str()`."""
+    return value.decode() if isinstance(value, bytes) else str(value)
