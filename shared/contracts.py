@@ -173,9 +173,19 @@ class Segment(Stamped):
 
 
 class Gap(Stamped):
-    """Stream time with no media, for example while the source was down."""
+    """Stream time with no media, for example while the source was down.
+
+    From ingest (`by` "ingest"): nothing at all was recorded from `t` to `t + dur`, so every
+    signal is missing there. From motion (`by` empty, `reason` "motion: ..."): one segment could
+    not be decoded, so only motion is missing."""
 
     reason: str
+    by: str = Field(default="", description="The worker that saw it: 'ingest' for a gap in "
+                                            "the whole recording; empty from older senders "
+                                            "and from motion.")
+    cause: str = Field(default="", description="From ingest: 'source' (the source dropped and "
+                                               "ingest connected again) or 'restart' (the "
+                                               "ingest worker restarted or another took over).")
 
 
 ChannelStateName = Literal["starting", "live", "reconnecting", "ended", "failed", "stopped"]
@@ -247,6 +257,11 @@ class Frame(Stamped):
 
     width: int
     height: int
+    batch_end: float | None = Field(
+        default=None, description="Set on the last frame taken from a segment: the segment "
+                                  "covers stream time batch_start..batch_end, and every frame "
+                                  "of it has been sent.")
+    batch_start: float | None = None
 
 
 class Semantic(Stamped):

@@ -3,9 +3,12 @@
 The frames of one channel come about twice a second. We gather them by whole second of stream
 time (`floor(t)`) and summarise each second once it is closed:
 
-- a second closes when a frame at least `lateness_s` past its end has been seen. Frames of one
-  segment come in order, but two motion replicas may finish neighbouring segments out of order;
-  a lateness of one segment plus one second (3 s by default) lets the earlier one still count;
+- a second closes as soon as every frame of it is in: motion marks the last frame of each
+  segment with the stream time the segment covered, and a second closes once the segments
+  done so far cover it without a hole (two motion replicas may finish neighbouring segments
+  out of order; a hole waits for the segment that fills it);
+- or when a frame at least `lateness_s` past its end has been seen (a segment whose frames
+  never all came);
 - or when no frame came for a while (`close_all`, called by the worker), so the last seconds of a
   stream that stops are not held forever;
 - a frame for a second that is already closed is too late: it is dropped and counted.
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 
 from services.face.emotion import LABELS, dominant
 
+COVER_SLACK_S = 0.05
+"""Segment times are rounded: ends this close count as touching."""
 EXCITED = ("surprise", "happy", "angry", "fear")
 CALM = ("neutral", "sad")
 
@@ -84,22 +89,44 @@ class SecondBuffer:
     _session: str = ""
     _open: dict[int, list[FrameFaces]] = field(default_factory=dict)
     _closed_before: int = 0  # every second below this one is closed
+    _covered_until: float | None = None  # segments are done up to here, without a hole
+    _waiting: list[tuple[float, float]] = field(default_factory=list)  # done, after a hole
 
-    def add(self, frame: FrameFaces) -> list[SecondSummary]:
-        """Take one frame. Returns the seconds that it closed, oldest first (maybe none)."""
+    def add(self, frame: FrameFaces,
+            batch: tuple[float, float] | None = None) -> list[SecondSummary]:
+        """Take one frame, and with the last frame of a segment the stream time the segment
+        covered. Returns the seconds that closed, oldest first (maybe none)."""
         done: list[SecondSummary] = []
         if frame.session != self._session:  # a new session: the old one's seconds are over
             done = self.close_all()
             self._session, self._closed_before = frame.session, 0
+            self._covered_until, self._waiting = None, []
         second = math.floor(frame.t + 1e-6)
         if second < self._closed_before:
             self.dropped += 1
-            return done
-        self._open.setdefault(second, []).append(frame)
+        else:
+            self._open.setdefault(second, []).append(frame)
         self._closed_before = max(self._closed_before,
                                   math.floor(frame.t - self.lateness_s + 1e-6))
+        if batch is not None:
+            self._closed_before = max(self._closed_before, self._cover(*batch))
         ready = sorted(s for s in self._open if s < self._closed_before)
         return done + [summarise(self._session, s, self._open.pop(s)) for s in ready]
+
+    def _cover(self, start: float, end: float) -> int:
+        """Add a segment that is done; returns the first second not yet covered, without a
+        hole, by the segments done (and the seconds closed anyway)."""
+        if self._covered_until is None:  # The first segment we see: nothing came before it.
+            self._covered_until = end
+        else:
+            self._waiting.append((start, end))
+        until = max(self._covered_until, float(self._closed_before))
+        for a, b in sorted(self._waiting):
+            if a <= until + COVER_SLACK_S:
+                until = max(until, b)
+        self._waiting = [(a, b) for a, b in self._waiting if b > until]
+        self._covered_until = until
+        return math.floor(until + COVER_SLACK_S)
 
     def close_all(self) -> list[SecondSummary]:
         """Close every open second now (no frame came for a while). Oldest first."""

@@ -8,8 +8,9 @@ Design: stateful, one owner per channel. A second's summary needs all of that se
 so a channel's frames must reach one worker. The worker owns channels through leases
 (`ctx.own_channels`; ended channels too, so frames they left behind are handled) and reads
 each owned channel's FRAMES stream with the consumer group "face" (see `worker.py`).
-Seconds are held in memory until closed (see `aggregate.py`): when a frame `face_lateness_s`
-past a second's end arrives, or after `face_idle_close_s` without frames. Frames are
+Seconds are held in memory until closed (see `aggregate.py`): as soon as the segments whose
+frames are all in cover them, else when a frame `face_lateness_s` past a second's end arrives,
+or after `face_idle_close_s` without frames. Frames are
 acknowledged once handled, so if a worker dies, the seconds it still held are lost (the fuser
 marks them missing); the new owner goes on from the next frame.
 
@@ -99,7 +100,9 @@ class FaceWorker:
             await self.publish_frame(channel, frame.session, frame.t, frame.wall, faces)
             main_face = faces[0].emotions if faces else None
             dropped = buffer.dropped
-            done = buffer.add(FrameFaces(frame.session, frame.t, frame.wall, main_face))
+            batch = (None if frame.batch_end is None
+                     else (frame.batch_start or frame.t, frame.batch_end))
+            done = buffer.add(FrameFaces(frame.session, frame.t, frame.wall, main_face), batch)
             if buffer.dropped > dropped:
                 self.ctx.log.warning("a frame came after its second was closed; not counted "
                                      "(raise face_lateness_s?)",

@@ -31,12 +31,16 @@ def motion_messages(segment: Segment, found: SegmentAnalysis) -> list[Motion]:
 def frame_messages(
     segment: Segment, found: SegmentAnalysis
 ) -> list[tuple[Frame, dict[str, bytes]]]:
-    """The sampled frames, each with its JPEG as a binary part."""
+    """The sampled frames, each with its JPEG as a binary part. The last one says which
+    stream time the segment covered, so the face worker can close those seconds at once."""
+    last = len(found.frames) - 1
     return [
         (Frame(channel=segment.channel, session=segment.session, t=f.t, dur=0.0,
-               wall=segment.wall + (f.t - segment.t), width=f.width, height=f.height),
+               wall=segment.wall + (f.t - segment.t), width=f.width, height=f.height,
+               batch_start=segment.t if i == last else None,
+               batch_end=segment.t + segment.dur if i == last else None),
          {JPEG: f.jpeg})
-        for f in found.frames
+        for i, f in enumerate(found.frames)
     ]
 
 

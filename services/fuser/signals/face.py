@@ -23,6 +23,9 @@ def votes(raw: Values, features: Values, rules: VoteRules) -> bool:
 
 SIGNAL = FuserSignal(
     name="face", topic=FACE, summarize=summarize, order=50,
+    # Frames come per 2 s segment, after motion has decoded it, then the face model runs:
+    # face seconds come a few seconds after sound. A second waits this long for them.
+    lateness_s=8.0,
     features=(Feature("face_excitement", "face_excitement", 1.0),),
     vote="face", votes=votes,
 )

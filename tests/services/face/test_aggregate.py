@@ -95,3 +95,19 @@ def test_a_new_session_closes_the_old_ones_seconds() -> None:
     done = buffer.add(frame(0.0, session="new"))  # a new session starts again at t = 0
     assert [(s.session, s.t) for s in done] == [("old", 10.0)]
     assert [(s.session, s.t) for s in buffer.close_all()] == [("new", 0.0)]
+
+
+def test_seconds_close_as_soon_as_their_segment_is_in() -> None:
+    """The last frame of a segment says what it covered: its seconds close at once, with no
+    lateness to wait out, and a segment done early waits for the hole before it."""
+    buffer = SecondBuffer(lateness_s=8.0)
+    assert buffer.add(frame(10.0)) == [] and buffer.add(frame(10.5)) == []
+    done = buffer.add(frame(11.5), batch=(10.0, 12.0))  # segment 10..12 s is in
+    assert [(s.t, s.frames) for s in done] == [(10.0, 2), (11.0, 1)]
+    # Segment 14..16 s comes before 12..14 s (two motion replicas): it waits.
+    assert buffer.add(frame(14.0)) == [] and buffer.add(frame(15.5), batch=(14.0, 16.0)) == []
+    done = buffer.add(frame(13.5), batch=(12.0, 14.0))
+    assert [s.t for s in done] == [13.0, 14.0, 15.0]
+    assert buffer.dropped == 0 and not buffer.has_open
+    # Segment times are rounded: ends a hair apart still join.
+    assert [s.t for s in buffer.add(frame(16.5), batch=(16.02, 18.0))] == [16.0]
