@@ -160,7 +160,7 @@ class Decider:
         probability = self.model.probability(features)
         contributions = self.model.contributions(features)
         votes = cast_votes(summary, features, self.config.votes)
-        missing = list(summary.missing)
+        missing = list(summary.missing) + (["gap"] if raw.get("gap") else [])
         closed = Closed(second.t, second.session or self.session, wall, probability, votes,
                         contributions)
         self.history.append(closed)

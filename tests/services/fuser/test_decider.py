@@ -113,3 +113,21 @@ def test_the_clip_flag_is_on_the_row_of_the_second_the_model_clipped(tmp_path: P
     assert job.trigger == "model"
     assert [r.t for r in out.rows if r.clip_flag] == [job.t]
     assert [r.t for r in out.rows] == [float(t) for t in range(120)]
+
+
+def test_seconds_in_a_recording_gap_are_written_and_marked(tmp_path: Path) -> None:
+    """Ingest was down for 40..50 s: it says so with a Gap when it is back. Those seconds are
+    rows like any other, with every signal missing and "gap" among them."""
+    from shared.contracts import Gap
+    from tests.services.fuser.scenario import CHANNEL, SESSION, WALL0
+
+    messages = [m for m in stream(seconds=80, moment=None) if not 40 <= m.t < 50]
+    back = next(i for i, m in enumerate(messages) if m.t >= 50)
+    gap = Gap(channel=CHANNEL, session=SESSION, t=40.0, dur=10.0, wall=WALL0 + 40,
+              reason="ingest restarted", by="ingest", cause="restart")
+    out = run([*messages[:back], gap, *messages[back:]], tmp_path)
+    assert [r.t for r in out.rows] == [float(t) for t in range(80)]
+    holes = [r for r in out.rows if "gap" in r.missing]
+    assert [r.t for r in holes] == [float(t) for t in range(40, 50)]
+    assert all({"audio", "motion", "face"} <= set(r.missing) for r in holes)
+    assert all(r.loud_db is None and r.motion_avg is None for r in holes)
