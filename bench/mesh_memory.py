@@ -8,12 +8,14 @@ ingest and the clipper). After `--seconds` of stream it stops the mesh with Ctrl
     python bench/mesh_memory.py [--seconds 120] [--json]
 
 Per service: its peak memory in MB and its CPU over the run, in percent of one core (model
-loading at start included). `run()` gives the same numbers to `python -m bench`.
+loading at start included). Per signal: the share of the run's events rows (features.csv)
+in which it was present. `run()` gives the same numbers to `python -m bench`.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import signal
 import subprocess
@@ -29,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from launcher.mesh import SERVICES, read_info  # noqa: E402
+from services.fuser import signals  # noqa: E402
 from shared.embedded_redis import free_port  # noqa: E402
 from tests.support import child_env  # noqa: E402
 
@@ -91,13 +94,29 @@ def measure(seconds: float) -> dict[str, Any]:
             mesh.send_signal(signal.SIGINT)
             mesh.wait(120)
         clips = len(list((data / "clips").glob("*/clip_*.mp4")))
-    result: dict[str, Any] = {"seconds": round(took, 1), "clips_made": clips}
+        presence = signal_presence(data)
+    result: dict[str, Any] = {"seconds": round(took, 1), "clips_made": clips, **presence}
     for name in sorted(peaks):
         result[f"{name}_peak_mb"] = round(peaks[name], 1)
         cpu = last.get(name, (0.0, 0.0))[1] - first.get(name, (0.0, 0.0))[1]
         result[f"{name}_cpu_pct_of_a_core"] = round(100 * cpu / took, 1)
     result["all_services_peak_mb"] = round(sum(peaks.values()), 1)
     return result
+
+
+def signal_presence(data: Path) -> dict[str, float]:
+    """Per signal with model features: the percent of events rows where it gave a value."""
+    rows: list[dict[str, str]] = []
+    for path in data.glob("events/*/*/features.csv"):
+        with path.open(newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    found: dict[str, float] = {"events_rows": float(len(rows))}
+    for declared in signals.signals():
+        if declared.features and rows:
+            column = declared.features[0].name
+            have = sum(1 for row in rows if row.get(column))
+            found[f"{declared.name}_present_pct"] = round(100 * have / len(rows), 1)
+    return found
 
 
 def _wait_for_mesh(mesh: subprocess.Popen[bytes], data: Path) -> psutil.Process:
