@@ -4,6 +4,11 @@ A clip is asked for around a spike at stream time `t`: `pre` seconds before it a
 after it. We never cut inside a segment. Each segment starts on a key frame, so we take whole
 segments: from the one that holds `t - pre` to the one that holds `t + post`. The clip can come
 out up to one segment longer than asked, but it always starts on a clean picture.
+
+The recording can have gaps (the source dropped, or ingest restarted): stream time goes on, but
+no segment covers those seconds. A clip across a gap joins what was recorded on either side and
+says where the gap was. A window that ends inside a gap is complete once a segment after the gap
+is here, since nothing more will ever come for it.
 """
 
 from __future__ import annotations
@@ -54,7 +59,8 @@ class ClipPlan:
     window: Window
     pieces: tuple[Piece, ...]
     complete: bool
-    """True when the segment that holds the window's end is here."""
+    """True when nothing more will come for the window: the segment that holds its end is here,
+    or a later one is (the window ends in a gap of the recording)."""
     fraction: float
     """How much of the window the pieces cover, 0.0 to 1.0."""
     notes: tuple[str, ...]
@@ -90,13 +96,16 @@ def ordered(pieces: Iterable[Piece]) -> list[Piece]:
 
 def plan_clip(pieces: Iterable[Piece], window: Window) -> ClipPlan:
     """Pick the whole segments that overlap the window, and say whether the end is here."""
+    every = ordered(pieces)
     chosen = [
-        p for p in ordered(pieces)
+        p for p in every
         if p.t < window.end - EPS and p.end > window.start + EPS and p.dur > 0
     ]
-    complete = bool(chosen) and chosen[-1].end >= window.end - EPS
+    after = next((p for p in every if p.t >= window.end - EPS and p.dur > 0), None)
+    complete = (bool(chosen) and chosen[-1].end >= window.end - EPS) or after is not None
     return ClipPlan(window=window, pieces=tuple(chosen), complete=complete,
-                    fraction=_covered(chosen, window), notes=tuple(_notes(chosen, window)))
+                    fraction=_covered(chosen, window),
+                    notes=tuple(_notes(chosen, window, after)))
 
 
 def _covered(chosen: list[Piece], window: Window) -> float:
@@ -108,19 +117,26 @@ def _covered(chosen: list[Piece], window: Window) -> float:
     return max(0.0, min(1.0, inside / length))
 
 
-def _notes(chosen: list[Piece], window: Window) -> list[str]:
-    """Say in words where the pieces do not cover the window."""
+def _notes(chosen: list[Piece], window: Window, after: Piece | None = None) -> list[str]:
+    """Say in words where the pieces do not cover the window. `after` is the first segment
+    past the window, if one came."""
     if not chosen:
-        return [f"no recorded segment covers t={window.start:.1f}..{window.end:.1f} s"]
+        gap = (f" (a gap in the recording: the next segment starts at t={after.t:.1f} s)"
+               if after else "")
+        return [f"no recorded segment covers t={window.start:.1f}..{window.end:.1f} s{gap}"]
     notes: list[str] = []
     if chosen[0].t > window.start + EPS:
         notes.append(f"the recording starts late: nothing before t={chosen[0].t:.1f} s "
                      f"(asked from t={window.start:.1f} s)")
-    for before, after in pairwise(chosen):
-        hole = after.t - before.end
+    for left, right in pairwise(chosen):
+        hole = right.t - left.end
         if hole > EPS:
-            notes.append(f"a {hole:.1f} s hole in the recording at t={before.end:.1f} s")
-    if chosen[-1].end < window.end - EPS:
+            notes.append(f"a {hole:.1f} s hole in the recording at t={left.end:.1f} s "
+                         f"(nothing was recorded until t={right.t:.1f} s)")
+    if chosen[-1].end < window.end - EPS and after is not None:
+        notes.append(f"a gap in the recording from t={chosen[-1].end:.1f} s to "
+                     f"t={after.t:.1f} s (asked up to t={window.end:.1f} s)")
+    elif chosen[-1].end < window.end - EPS:
         notes.append(f"the recording stops early: nothing after t={chosen[-1].end:.1f} s "
                      f"(asked up to t={window.end:.1f} s)")
     return notes

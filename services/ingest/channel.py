@@ -16,14 +16,8 @@ import time
 from services.ingest.chunker import PcmChunk
 from services.ingest.clock import RetryPolicy, StreamClock
 from services.ingest.connection import Outcome, Plan, connect
-from services.ingest.ring_buffer import (
-    Stored,
-    append_index,
-    delete,
-    highest_seq_on_disk,
-    read_index,
-    to_delete,
-)
+from services.ingest.resume import read_disk, remove_lists
+from services.ingest.ring_buffer import Stored, append_index, delete, to_delete
 from services.ingest.sources import Source, SourceError, classify
 from services.ingest.streamlink_open import make_session
 from shared.bus import REDIS_DOWN
@@ -36,6 +30,9 @@ from shared.streams import AUDIO, CHANNEL_STATES, GAPS, PCM, SEGMENTS
 from shared.timing import sleep_unless
 
 log = logging.getLogger("clip_live.ingest.channel")
+
+RESTARTED = "ingest restarted (the worker changed: a restart or a take-over)"
+"""The reason of the gap a worker leaves when it stops without ending the session."""
 
 
 async def run_channel(ctx: ServiceContext, channel: str) -> None:
@@ -65,6 +62,7 @@ class ChannelTask:
         self.next_seq = 0
         self.worked = False
         self.gap_reason = ""
+        self.gap_cause = ""
         self.state_name: ChannelStateName = state.state
         self.detail = state.detail
         self.extra = {"channel": self.channel, "session": self.session}
@@ -125,7 +123,9 @@ class ChannelTask:
     async def _wait_to_retry(self, outcome: Outcome, failures: int, wait_s: float) -> None:
         if self.worked:
             # The gap is named after what first broke the media, not the later failed tries.
-            self.gap_reason = self.gap_reason or f"reconnected after: {outcome.reason}"
+            if not self.gap_reason:
+                self.gap_reason = f"reconnected after: {outcome.reason}"
+                self.gap_cause = "source"
             detail = f"lost {self.url} ({outcome.reason}); connecting again in {wait_s:g} s"
             await self._set_state("reconnecting", detail)
         else:
@@ -145,26 +145,29 @@ class ChannelTask:
     # ---- Picking up a session that already ran ----------------------------------------------
 
     async def _resume(self) -> None:
-        """Go on from where this session got to, if it ran before (on this or another replica)."""
-        index = read_index(self.folder)
-        self.stored = [s for s in index if (self.folder / s.name).exists()]
-        on_disk = highest_seq_on_disk(self.folder)
-        seqs = [s.seq for s in index] + ([on_disk] if on_disk is not None else [])
-        self.next_seq = max(seqs, default=-1) + 1
-        ends: list[tuple[float, float]] = []
-        if index:
-            last = index[-1]
-            path = self.folder / last.name
-            ends.append((last.end, path.stat().st_mtime if path.exists() else time.time()))
+        """Go on from where this session got to, if it ran before (on this or another replica):
+        the same clock and segment numbers, the segments the last worker left unpublished
+        published now, and the time until media comes again published as a gap."""
+        disk = await asyncio.to_thread(read_disk, self.folder)
+        self.stored, self.next_seq = disk.stored, disk.next_seq
+        for item, wall in disk.recovered:
+            await self.segment(item.seq, item.t, item.dur, item.name, wall)
+            log.info("published segment %d, which the last worker left unpublished", item.seq,
+                     extra=self.extra)
+        await asyncio.to_thread(remove_lists, self.folder)
+        ends = [disk.end] if disk.end else []
         latest = await self.bus.latest(AUDIO, channel=self.channel)
         if latest and latest.message.session == self.session:
             ends.append((latest.message.t + latest.message.dur, latest.message.wall))
-        if ends:
-            self.clock = StreamClock(max(e for e, _ in ends), max(w for _, w in ends))
-            self.worked = True
-            self.gap_reason = "the ingest worker changed (take-over or restart)"
-            log.info("going on with the session from t=%.1f", self.clock.media_end,
-                     extra=self.extra)
+        if not ends:
+            return
+        self.clock = StreamClock(max(e for e, _ in ends), max(w for _, w in ends))
+        self.worked = True
+        self.gap_reason, self.gap_cause = RESTARTED, "restart"
+        log.info("going on with the session from t=%.1f", self.clock.media_end,
+                 extra=self.extra)
+        await self._set_state("reconnecting", f"ingest restarted; going on with the session "
+                                              f"from t={self.clock.media_end:.1f} s")
 
     # ---- The sink: what a connection hands us -------------------------------------------------
 
@@ -174,10 +177,11 @@ class ChannelTask:
         if gap is not None and gap.dur > 0:
             await self.bus.publish(GAPS, Gap(
                 channel=self.channel, session=self.session, t=gap.t, dur=gap.dur, wall=now,
-                reason=self.gap_reason or "no media"), channel=self.channel)
+                reason=self.gap_reason or "no media", by="ingest", cause=self.gap_cause),
+                channel=self.channel)
             log.info("gap of %.1f s at t=%.1f: %s", gap.dur, gap.t, self.gap_reason,
                      extra=self.extra)
-        self.gap_reason = ""
+        self.gap_reason, self.gap_cause = "", ""
         await self._set_state("live", f"watching {self.url}")
         return start
 

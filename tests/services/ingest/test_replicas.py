@@ -96,7 +96,8 @@ async def test_two_replicas_run_a_channel_once_and_hand_it_over(
 
     # The session went on with one clock: a gap where the owner died, then more media.
     gaps = await messages(bus, GAPS, "rep")
-    assert len(gaps) == 1 and "worker changed" in gaps[0].reason
+    assert len(gaps) == 1 and "ingest restarted" in gaps[0].reason
+    assert gaps[0].by == "ingest" and gaps[0].cause == "restart"
     connections = runs(await audio(bus, "rep"))
     assert len(connections) == 2
     for run in connections:
