@@ -18,6 +18,7 @@ when its messages were sent.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from pydantic import SecretStr
@@ -38,6 +39,8 @@ from .timeline import ChatTimeline
 
 TICK_S = 0.25
 STATE_EVERY_S = 1.0
+MAX_SKEW_S = 10.0
+"""A chat line's sent time is never more than this ahead of its arrival."""
 
 
 async def main(ctx: ServiceContext) -> None:
@@ -79,6 +82,7 @@ class ChannelChat:
         self.linked_at: float | None = None  # our time when the channel was joined
         self.done: list[SecondStats] = []  # closed seconds not published yet
         self.last_spike: int | None = None  # the last spike second, so one spike logs once
+        self.clamped = 0  # lines whose sent time was too far from their arrival
 
     async def run(self) -> None:
         await self._wait_state()
@@ -122,13 +126,25 @@ class ChannelChat:
     # ---- Called by the reader, for each line and each change of connection --------------------
 
     def on_line(self, msg: IrcMessage) -> None:
-        """An IRC line: a message or notice goes on to `on_event`."""
+        """An IRC line: a message or notice goes on to `on_event`. A sent time in the future
+        (a wrong clock, or a forged tag) is pulled back to within `MAX_SKEW_S` of the arrival
+        and not learnt from, so it can never move the stream's clock ahead. (A sent time in
+        the past is harmless: its second is closed already, or it fills in history.)"""
         arrived = time.time()
         event = to_event(msg, fallback_ts=self.clock.now(arrived))
         if event is None:
             return
         if "tmi-sent-ts" in msg.tags:
-            self.clock.saw(event.ts, arrived)
+            held = min(event.ts, arrived + MAX_SKEW_S)
+            if held != event.ts:
+                self.clamped += 1
+                if self.clamped in (1, 10, 100) or self.clamped % 1000 == 0:
+                    self.ctx.log.warning("%d chat line(s) had a sent time more than %.0f s "
+                                         "ahead of their arrival; pulled back", self.clamped,
+                                         MAX_SKEW_S, extra=self.extra)
+                event = dataclasses.replace(event, ts=held)
+            else:
+                self.clock.saw(event.ts, arrived)
         self.on_event(event)
 
     def on_event(self, event: ChatMessage | ChatNotice) -> None:
