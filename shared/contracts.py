@@ -29,11 +29,16 @@ def check_channel(value: str) -> str:
     return value
 
 
+MAX_STREAM_S = 1e8
+"""No session runs longer than this (about three years): a larger time is a broken sender."""
+
+
 class Contract(BaseModel):
     """The base of every message. Unknown fields are ignored, so newer senders do not break
-    older readers."""
+    older readers. No number may be NaN or infinite: one such value (say `t = Infinity`)
+    would break every sum and every second after it, so the message is refused."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
 
 class ChannelMessage(Contract):
@@ -51,8 +56,8 @@ class Stamped(ChannelMessage):
     """A message that covers a stretch of stream time."""
 
     session: str
-    t: float = Field(ge=0, description="Start, in seconds of stream time.")
-    dur: float = Field(ge=0, description="Length, in seconds.")
+    t: float = Field(ge=0, le=MAX_STREAM_S, description="Start, in seconds of stream time.")
+    dur: float = Field(ge=0, le=MAX_STREAM_S, description="Length, in seconds.")
     wall: float = Field(description="Unix time when it was captured.")
 
 

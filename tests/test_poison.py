@@ -81,16 +81,22 @@ async def test_a_poison_message_in_the_fusers_streams_is_buried_and_rows_go_on(
     settings: Settings, bus: Bus, redis_client: Redis
 ) -> None:
     from services.fuser import signals
-    from shared.streams import EVENTS
+    from shared.streams import AUDIO_FEATURES, EVENTS
     from tests.services.fuser.scenario import CHANNEL as DEMO
     from tests.services.fuser.scenario import SESSION, stream
 
     await save_state(redis_client, ChannelState(channel=DEMO, session=SESSION, state="live",
                                                 url="x", wall=time.time()))
     fuser = asyncio.create_task(run_service(worker_named("fuser"), fuser_main, settings))
+    infinite = {"data": '{"channel": "demo", "session": "s1", "t": Infinity, "dur": 0.5, '
+                        '"wall": 1.0, "loud_db": -20, "peak_db": -3, "f0_mean": 0, "f0_var": 0, '
+                        '"voiced_ratio": 0, "centroid": 0, "onset_mean": 0, "onset_max": 0, '
+                        '"clipped_ratio": 0}'}
     try:
         for topic in signals.topics():
             await redis_client.xadd(topic.stream(DEMO), POISON)
+        # Once made every later second fail (an OverflowError in the fuser): now refused.
+        await redis_client.xadd(AUDIO_FEATURES.stream(DEMO), infinite)
         for message in stream(seconds=20, moment=None):
             await bus.publish(signals.by_model(type(message)).topic, message, channel=DEMO)
 
@@ -102,5 +108,6 @@ async def test_a_poison_message_in_the_fusers_streams_is_buried_and_rows_go_on(
     finally:
         fuser.cancel()
         await asyncio.gather(fuser, return_exceptions=True)
-    buried = {d.message.stream for d in await bus.dead_letters(100)}
-    assert buried == {t.stream(DEMO) for t in signals.topics()}
+    letters = await bus.dead_letters(100)
+    assert {d.message.stream for d in letters} == {t.stream(DEMO) for t in signals.topics()}
+    assert any("finite" in d.message.error for d in letters)
