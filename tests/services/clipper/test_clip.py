@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from services.clipper.store import stamp
 from shared.bus import Bus
 from shared.contracts import AudioChunk, Caption
+from shared.recording import earliest_pin
 from shared.settings import Settings
 from shared.streams import AUDIO, CAPTIONS, CLIP_INDEX_KEY, clip_key, pins_key
 from tests.services.clipper.media import (
@@ -122,7 +123,7 @@ async def test_a_clip_of_now_waits_for_its_post_roll_and_keeps_a_pin_meanwhile(
             return any(p.status == "waiting" for p in await progress_of(bus, "job-now"))
 
         await wait_until(waiting)
-        assert await redis_client.zscore(pins_key(CHANNEL), "job-now") == 16.5
+        assert await earliest_pin(redis_client, CHANNEL) == 16.5
         await asyncio.sleep(0.5)  # longer than claim_idle_ms: the job must stay ours
         await publish_segments(bus, CHANNEL, recorded[10:15], wall0, every_s=0.25)
         last = await wait_finished(bus, "job-now")
@@ -141,7 +142,7 @@ async def test_a_clip_of_now_waits_for_its_post_roll_and_keeps_a_pin_meanwhile(
     assert [s["seq"] for s in sidecar["segments"]] == [8, 9, 10, 11, 12, 13]  # 16.02..28.02 s
     assert abs(clip.duration - 10.0) <= 2.1
     assert Path(clip.captions).read_text() == ""  # no captions: an empty SRT is valid
-    assert await redis_client.zscore(pins_key(CHANNEL), "job-now") is None
+    assert await earliest_pin(redis_client, CHANNEL) is None
     assert len(await progress_of(bus, "job-now")) == len(progress)  # done once
     print(f"\npost-roll available -> clip file ready: "
           f"{sidecar['timings']['post_roll_to_file_s']:.3f} s "
@@ -173,3 +174,17 @@ async def test_an_ended_stream_or_a_late_post_roll_gives_a_partial_clip(
         assert abs(clip.duration - 6.0) < 0.2  # 14.02 .. 20.02 s: what exists
         assert ffprobe(Path(clip.video))["format"]["format_name"].startswith("mov,mp4")
         assert json.loads(Path(clip.metadata).read_text())["partial"] is True
+
+
+async def test_a_pin_a_job_never_took_back_runs_out(redis_client: Redis) -> None:
+    """A job whose worker was killed (or that went to the dead letters) never unpins: its pin
+    runs out by itself, so the ring buffer does not grow for ever."""
+    from shared.recording import PIN_TTL_S, pin, unpin
+
+    await pin(redis_client, CHANNEL, "left-behind", 10.0, now=1000.0)
+    await pin(redis_client, CHANNEL, "working", 30.0, now=1000.0 + PIN_TTL_S)
+    assert await earliest_pin(redis_client, CHANNEL, now=1000.0 + 1) == 10.0
+    assert await earliest_pin(redis_client, CHANNEL, now=1001.0 + PIN_TTL_S) == 30.0
+    assert await redis_client.zcard(pins_key(CHANNEL)) == 1  # the stale one was dropped
+    await unpin(redis_client, CHANNEL, "working")
+    assert await earliest_pin(redis_client, CHANNEL) is None
