@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,7 +25,8 @@ from services.api import (
     routes_health,
 )
 from services.api.apitoken import resolve_token
-from services.api.security import NotAllowed, RequireToken, unauthorized
+from services.api.limits import LimitBody, validation_error
+from services.api.security import NotAllowed, RequireToken, reads_need_token, unauthorized
 from services.api.websocket import Hub, serve_client
 from shared.bus import Bus
 from shared.settings import Settings
@@ -34,7 +37,12 @@ them, and follow everything live on the websocket.
 
 **Token.** Requests that change something (POST, DELETE, and `GET /start-monitoring`) need
 `Authorization: Bearer <token>`. The token is the setting `api_token`, or the one kept in
-`<data_dir>/api_token` (made at the first start).
+`<data_dir>/api_token` (made at the first start). Reads need it too when the setting
+`api_token_for_reads` is on (by default when the API listens beyond loopback); a read may pass
+it as `?token=`. `/health` answers anyone, but only callers with the token see its details.
+
+**Limits.** A request body may be at most 64 KiB (else 413). Source URLs must be public
+(see the setting `api_allow_private_sources`).
 
 **Websocket** `/ws`. Send `{"token": "<token>", "channels": ["name"]}` as the first message
 (`"channels": "*"` for all). First come `backlog` messages (`{"type": "backlog", "more",
@@ -44,6 +52,9 @@ second), `new_spike`, `caption` (interim and final), `chat` and `face` (one seco
 `clipProgress` ({status, percent}), `new_clip` and `channel_state`. Send `{"channels": [...]}`
 to follow other channels.
 """
+
+READ_TOKEN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid token (reads need it: the setting api_token_for_reads)."}}
 
 
 def create_app(settings: Settings, bus: Bus, token: str | None = None) -> FastAPI:
@@ -73,19 +84,25 @@ def create_app(settings: Settings, bus: Bus, token: str | None = None) -> FastAP
     async def _not_allowed(request: Request, err: NotAllowed) -> JSONResponse:
         return unauthorized()
 
+    app.add_exception_handler(RequestValidationError, validation_error)
+
     @app.websocket("/ws")
     async def _ws(websocket: WebSocket) -> None:
         await serve_client(websocket)
 
-    for module in (routes_health, routes_channels, routes_clips, routes_dashboard):
-        app.include_router(module.router)
+    reads = reads_need_token(settings)
+    app.include_router(routes_health.router)
+    for module in (routes_channels, routes_clips):
+        app.include_router(module.router, responses=READ_TOKEN if reads else None)
+    app.include_router(routes_dashboard.router)
     app.mount("/static", StaticFiles(directory=routes_dashboard.STATIC_DIR), name="static")
     if assets:
         app.include_router(routes_docs.router)
         app.mount(routes_docs.ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
 
-    # Outermost last: CORS answers preflights and adds its headers even to a 401.
-    app.add_middleware(RequireToken, token=app.state.token)
+    # Outermost last: CORS answers preflights and adds its headers even to a 401 or 413.
+    app.add_middleware(RequireToken, token=app.state.token, reads=reads)
+    app.add_middleware(LimitBody)
     if settings.api_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins,
                            allow_methods=["GET", "POST", "DELETE"],

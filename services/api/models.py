@@ -46,7 +46,7 @@ class ChannelOut(BaseModel):
 class ClipAsk(BaseModel):
     """Ask for a clip of a channel by hand."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     t: float | None = Field(default=None, ge=0, le=1e9,
                             description="Stream time of the moment; empty: now.")
@@ -100,7 +100,8 @@ class Health(BaseModel):
     """How the mesh is: Redis, each service's heartbeat, how far behind each reader is."""
 
     status: Literal["ok", "degraded", "down"]
-    redis: str = Field(description="Where Redis is (password hidden), or why it is down.")
+    redis: str = Field(description="Where Redis is (password hidden), or why it is down; "
+                                   "without the token only `up` or `down`.")
     services: list[dict[str, Any]] = Field(default_factory=list,
                                            description="Live heartbeats, one per worker.")
     missing: list[str] = Field(default_factory=list, description="Services with no heartbeat.")

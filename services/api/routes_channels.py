@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 
 from services.api.models import ChannelOut, ClipAsk, ClipAsked, Started, StartRequest
-from services.api.security import require_token
+from services.api.security import has_token, require_token
 from services.api.state import bus_of, settings_of
 from shared.channels import all_states, channel_from_url
 from shared.contracts import CHANNEL_PATTERN, ClipRequest, MonitorCommand
@@ -69,7 +69,11 @@ async def start_monitoring(
 
 @router.get("/api/channels", summary="Every known channel and its state")
 async def list_channels(request: Request) -> list[ChannelOut]:
+    """Without the token (when reads are open) the source URL and the detail (which may name
+    URLs and paths) are left empty."""
     states = await all_states(bus_of(request).redis)
+    if not has_token(request):
+        states = {n: s.model_copy(update={"url": "", "detail": ""}) for n, s in states.items()}
     return [ChannelOut(channel=name, state=state) for name, state in sorted(states.items())]
 
 

@@ -1,5 +1,6 @@
 """Clips: list them, read one's metadata, play its video, get its captions and picture, keep
-or drop it."""
+or drop it. A caller without the token (when reads are open) gets no server paths, source URL
+or worker name in the details."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.responses import FileResponse
 
 from services.api.clipdata import ClipFilter, clip_out, list_clips, load_record
 from services.api.models import ClipOut, ClipPage
-from services.api.security import file_inside, require_token
+from services.api.security import file_inside, has_token, require_token
 from services.api.state import bus_of, settings_of
 from shared.contracts import CHANNEL_PATTERN
 from shared.feedback import ClipBusy, ClipNotFound, ClipOutsideData, judge_clip
@@ -24,6 +25,8 @@ NOT_FOUND: Responses = {404: {"description": "No such clip (or its file is gone)
 NEEDS_TOKEN: Responses = {401: {"description": "No valid bearer token."}}
 BUSY: Responses = {409: {"description": "Someone else is judging this clip right now."}}
 MAX_WALL = 1e11
+PRIVATE_DETAILS = {"segments", "source_url", "worker"}
+"""Details that show paths, URLs, hosts or process ids: only for callers with the token."""
 
 
 @router.get("/api/clips", summary="Clips, newest first")
@@ -41,12 +44,21 @@ async def clips(
 ) -> ClipPage:
     where = ClipFilter(channel=channel, verdict=verdict, reason=reason, since=since, until=until)
     total, items = await list_clips(bus_of(request).redis, where, offset, limit)
-    return ClipPage(total=total, offset=offset, limit=limit, items=items)
+    return ClipPage(total=total, offset=offset, limit=limit,
+                    items=[_shown(request, item) for item in items])
 
 
 @router.get("/api/clip/{clip_id}", responses=NOT_FOUND, summary="One clip's metadata")
 async def clip(clip_id: str, request: Request) -> ClipOut:
-    return clip_out(clip_id, await _record(request, clip_id))
+    return _shown(request, clip_out(clip_id, await _record(request, clip_id)))
+
+
+def _shown(request: Request, clip: ClipOut) -> ClipOut:
+    """The clip as this caller may see it."""
+    if has_token(request):
+        return clip
+    return clip.model_copy(update={"details": {
+        k: v for k, v in clip.details.items() if k not in PRIVATE_DETAILS}})
 
 
 @router.get("/api/clip/{clip_id}/video", response_class=FileResponse,

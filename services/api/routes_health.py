@@ -1,6 +1,8 @@
 """`GET /health`: Redis, every service's heartbeat, and how far behind each stream's readers are.
 
-It asks through the app's own bus connection; it opens none of its own.
+It asks through the app's own bus connection; it opens none of its own. Anyone may ask, but
+only a caller with the token sees the details (where Redis is, process ids, hosts, channels and
+their URLs); anyone else gets the status and whether Redis is up.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from redis.asyncio import Redis
 
 from services.api.models import Health
+from services.api.security import has_token
 from services.api.state import bus_of, hub_of, settings_of
 from services.wiring import SERVICES
 from shared import streams
@@ -32,18 +35,24 @@ TOPICS: list[Topic[Any]] = [v for v in vars(streams).values() if isinstance(v, T
 async def health(request: Request, response: Response) -> Health:
     """Redis, each service's heartbeat (and which expected ones are missing), the channels,
     the dead-letter count, per stream and consumer group the entries not yet read (`lag`) or
-    not yet acknowledged (`pending`), and the websocket's own numbers."""
+    not yet acknowledged (`pending`), and the websocket's own numbers. Without the token
+    (`Authorization: Bearer` or `?token=`): only `status` and `redis` (`up` or `down`)."""
     settings, bus = settings_of(request), bus_of(request)
     websocket = hub_of(request).stats()
+    full = has_token(request)
     try:
         await asyncio.wait_for(bus.redis.ping(), PING_TIMEOUT_S)
         status = await gather_status(bus, settings.redis_url or "", settings.data_dir, SERVICES)
-        lag = await stream_lag(bus.redis, sorted(status["channels"]))
+        lag = await stream_lag(bus.redis, sorted(status["channels"])) if full else {}
     except (TimeoutError, *REDIS_DOWN) as err:
         response.status_code = 503
+        if not full:
+            return Health(status="down", redis="down")
         shown = redact_url(settings.redis_url or "")
         return Health(status="down", redis=f"{shown}: cannot be reached ({type(err).__name__})",
                       websocket=websocket)
+    if not full:
+        return Health(status="degraded" if status["missing"] else "ok", redis="up")
     return Health(
         status="degraded" if status["missing"] else "ok",
         redis=status["redis"], services=status["services"], missing=status["missing"],

@@ -2,7 +2,11 @@
 
 - Every request that changes something (POST, PUT, PATCH, DELETE, and `GET /start-monitoring`)
   needs `Authorization: Bearer <token>`. A small ASGI layer checks it before anything else, so
-  even a request with a broken body gets 401, not 422. Reading (GET) needs no token.
+  even a request with a broken body gets 401, not 422.
+- Reads need the token too when `reads_need_token` says so (the setting `api_token_for_reads`;
+  unset: when the API listens beyond loopback). A read may carry it as `?token=` instead, so
+  `<video src>` works. The dashboard page, its files, the docs and `/health` stay open; health
+  shows details only to callers with the token.
 - The websocket checks the token itself (see `services.api.websocket`).
 - Files are served only from inside the data folder, after following links and `..`.
 - Log lines never show the token: a filter blanks it, and any `token=...` in a URL.
@@ -10,23 +14,33 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.feedback import inside
+from shared.settings import Settings
 
 MUTATING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+READ_METHODS = {"GET", "HEAD"}
 MUTATING_GETS = {"/start-monitoring"}
 """GET routes that change something (kept for clients that can only send a GET)."""
+
+OPEN_PATHS = {"/", "/favicon.ico", "/health", "/docs", "/openapi.json"}
+OPEN_PREFIXES = ("/static/", "/docs-assets/")
+"""Read without a token even when reads need one: the dashboard page and its files (the page
+asks for the token), the API docs, and health (which then says only up or down)."""
 
 bearer_scheme = HTTPBearer(auto_error=False, description="The API token (see README).")
 
@@ -38,6 +52,26 @@ class NotAllowed(Exception):
 def needs_token(method: str, path: str) -> bool:
     """True when this request changes something and so must carry the token."""
     return method.upper() in MUTATING_METHODS or path.rstrip("/") in MUTATING_GETS
+
+
+def reads_need_token(settings: Settings) -> bool:
+    """The setting `api_token_for_reads`; unset: True unless the API listens on loopback only."""
+    if settings.api_token_for_reads is not None:
+        return settings.api_token_for_reads
+    host = settings.api_host.strip("[]")
+    if host.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: it may reach beyond this machine
+
+
+def is_open(path: str) -> bool:
+    """True for the paths anyone may read (see OPEN_PATHS); never a path with `..` in it."""
+    if ".." in path.split("/"):
+        return False
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def token_matches(given: str | None, token: str) -> bool:
@@ -60,20 +94,46 @@ def unauthorized() -> JSONResponse:
                         status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-class RequireToken:
-    """ASGI layer: refuse changing requests without the token, before routing or body parsing."""
+def has_token(connection: HTTPConnection) -> bool:
+    """True when the request carries the token: as a bearer header, or (reads) as `?token=`."""
+    token: str = connection.app.state.token
+    given = bearer_from_header(connection.headers.get("authorization"))
+    if given is None and connection.scope.get("method") in READ_METHODS:
+        given = connection.query_params.get("token")
+    return token_matches(given, token)
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+
+class RequireToken:
+    """ASGI layer: refuse changing requests without the token, before routing or body parsing;
+    with `reads`, refuse reads of anything but the open paths too."""
+
+    def __init__(self, app: ASGIApp, token: str, reads: bool = False) -> None:
         self.app = app
         self.token = token
+        self.reads = reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and needs_token(scope["method"], scope["path"]):
-            header = _header(scope, b"authorization")
-            if not token_matches(bearer_from_header(header), self.token):
+        if scope["type"] == "http" and self._guarded(scope["method"], scope["path"]):
+            given = bearer_from_header(_header(scope, b"authorization"))
+            if given is None and scope["method"].upper() in READ_METHODS \
+                    and not needs_token(scope["method"], scope["path"]):
+                given = _query_token(scope)
+            if not token_matches(given, self.token):
                 await unauthorized()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _guarded(self, method: str, path: str) -> bool:
+        if needs_token(method, path):
+            return True
+        return self.reads and method.upper() in READ_METHODS and not is_open(path)
+
+
+def _query_token(scope: Scope) -> str | None:
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+        if key == "token":
+            return value
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

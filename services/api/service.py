@@ -15,6 +15,7 @@ import uvicorn
 
 from services.api.apitoken import resolve_token, token_path
 from services.api.app import create_app
+from services.api.limits import MAX_BODY_BYTES
 from services.api.security import guard_logs
 from shared.runtime import ServiceContext
 
@@ -40,7 +41,7 @@ async def main(ctx: ServiceContext) -> None:
     config = uvicorn.Config(
         app, host=settings.api_host, port=settings.api_port, log_config=None, lifespan="on",
         access_log=True, timeout_graceful_shutdown=int(GRACEFUL_S),
-        server_header=False,
+        server_header=False, ws_max_size=MAX_BODY_BYTES,
     )
     server = Server(config)
     where = f"http://{settings.api_host}:{settings.api_port}/"

@@ -24,6 +24,7 @@ from shared.bus import REDIS_DOWN
 from shared.channels import ACTIVE_STATES, current_state, is_current, save_if_current
 from shared.contracts import AudioChunk, ChannelState, ChannelStateName, Gap, Segment
 from shared.netcheck import private_reason
+from shared.netguard import guard_session
 from shared.recording import buffer_dir, earliest_pin
 from shared.runtime import ServiceContext
 from shared.streams import AUDIO, CHANNEL_STATES, GAPS, PCM, SEGMENTS
@@ -84,6 +85,8 @@ class ChannelTask:
         policy = RetryPolicy(s.reconnect_min_s, s.reconnect_max_s, s.ingest_max_failures,
                              s.ingest_give_up_s)
         streamlink = make_session(s.stall_timeout_s, s.ingest_open_timeout_s)
+        if self.public_only:  # every request streamlink makes (redirects too) is checked
+            guard_session(streamlink.http)
         failures = 0
         while not self.ctx.stop.is_set() and await self._still_current():
             if self.public_only:

@@ -4,9 +4,9 @@ secrets (never printed, never logged)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class CoreSettings(BaseModel):
@@ -71,6 +71,17 @@ class ApiSettings(BaseModel):
         description="Let the API start streams from private or loopback addresses, files and "
                     "capture:// devices. Off: such URLs are refused (400).",
     )
+    api_token_for_reads: bool | None = Field(
+        default=None,
+        description="Ask for api_token on reads too (clips, channels, full health). Unset: yes "
+                    "when api_host is not a loopback address.",
+    )
+
+    @field_validator("api_token_for_reads", mode="before")
+    @classmethod
+    def _empty_is_auto(cls, value: Any) -> Any:
+        """An empty `CLIP_LIVE_API_TOKEN_FOR_READS=` means unset (decided by api_host)."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class SecretSettings(BaseModel):

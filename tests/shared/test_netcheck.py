@@ -1,52 +1,28 @@
-"""Which stream URLs are private: files, devices, local schemes, and hosts that are (or resolve
-to) addresses that are not public."""
+"""Which stream URLs are private: files, devices, local schemes, URLs that parsers read
+differently, IPv4 hidden in IPv6 or in odd number forms, and hosts that are (or resolve to)
+addresses that are not public. The table is shared with the API and ingest tests."""
 
 from __future__ import annotations
 
+import socket
+from urllib.parse import urlsplit
+
 import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from urllib3.util import parse_url
 
 from shared.netcheck import private_reason
-
-NAMES = {
-    "stream.example": ["93.184.215.14"],
-    "inside.example": ["93.184.215.14", "192.168.1.20"],  # one private answer is enough
-    "v6.example": ["2606:2800:220:1:248:1893:25c8:1946"],
-    "mapped.example": ["::ffff:10.0.0.1"],
-}
+from tests.shared.url_table import HOSTILE_NAMES, HOSTILE_URLS, PUBLIC_URLS, resolve
 
 
-def resolve(host: str) -> list[str]:
-    """Name answers of our own, so the test needs no DNS."""
-    if host not in NAMES:
-        raise OSError(f"unknown host {host}")
-    return NAMES[host]
-
-
-@pytest.mark.parametrize("url", [
-    "https://stream.example/live.m3u8", "stream.example/channel", "hls://stream.example/x.m3u8",
-    "hls://https://stream.example/x.m3u8", "rtmp://stream.example/app/key",
-    "ffmpeg:https://stream.example/x.ts", "http://v6.example:8080/x", "http://93.184.215.14/x",
-    "stream.example:8080/live",
-])
+@pytest.mark.parametrize("url", PUBLIC_URLS)
 def test_public_urls_pass(url: str) -> None:
     assert private_reason(url, resolve) is None
 
 
-@pytest.mark.parametrize(("url", "why"), [
-    ("http://127.0.0.1/x", "loopback"), ("http://127.8.9.1:99/x", "loopback"),
-    ("http://[::1]/x", "loopback"), ("http://0.0.0.0/", "unspecified"),
-    ("http://10.1.2.3/x", "private"), ("http://172.16.0.1/x", "private"),
-    ("http://192.168.0.1/x", "private"), ("http://100.64.0.1/x", "private"),
-    ("http://169.254.169.254/latest", "link-local"), ("http://[fe80::1%25eth0]/", "link-local"),
-    ("udp://239.0.0.1:1234", "multicast"), ("http://[::ffff:127.0.0.1]/", "loopback"),
-    ("http://inside.example/x", "192.168.1.20"), ("http://mapped.example/x", "10.0.0.1"),
-    ("http://nowhere.example/x", "cannot be resolved"),
-    ("/etc/passwd", "file"), ("./clip.mp4", "file"), ("C:\\video.mp4", "file"),
-    ("file:///etc/passwd", "file://"), ("capture://screen?video=:0.0", "capture://"),
-    ("ffmpeg:/dev/video0", "file"), ("ffmpeg:concat:a.ts|b.ts", "not a network URL"),
-    ("gopher://stream.example/", "not a network stream"), ("udp://@:1234", "no host"),
-    ("hls://127.0.0.1/x.m3u8", "loopback"), ("", "empty"),
-])
+@pytest.mark.parametrize(("url", "why"), HOSTILE_URLS + HOSTILE_NAMES + [("", "empty")])
 def test_private_urls_are_named(url: str, why: str) -> None:
     reason = private_reason(url, resolve)
     assert reason is not None and why in reason, reason
@@ -55,4 +31,43 @@ def test_private_urls_are_named(url: str, why: str) -> None:
 def test_real_resolution_sees_localhost_as_loopback() -> None:
     reason = private_reason("http://localhost:8000/x.m3u8")
     assert reason is not None and "loopback" in reason
-    assert "loopback" in (private_reason("http://2130706433/") or "")  # 127.0.0.1 as a number
+
+
+def _hosts(url: str) -> set[str]:
+    """The host as Python, urllib3 (what streamlink connects to) and requests read it."""
+    full = url if "://" in url else "https://" + url
+    full = full.split("://", 1)[1] if full.startswith(("hls://", "ffmpeg:")) else full
+    full = full if "://" in full else "https://" + full
+    found = {urlsplit(full).hostname or "", (parse_url(full).host or "").strip("[]").lower()}
+    prepared = requests.Request("GET", full).prepare().url or ""
+    found.add(urlsplit(prepared).hostname or "")
+    return found
+
+
+@pytest.mark.parametrize("url", [u for u in PUBLIC_URLS if not u.startswith(("rtmp", "ffmpeg"))])
+def test_every_client_reads_the_same_host_in_a_public_url(url: str) -> None:
+    assert len(_hosts(url)) == 1, _hosts(url)
+
+
+PIECES = ["127.0.0.1", "93.184.215.14", "stream.example", "[::1]", "[::ffff:7f00:1]", "@", "\\",
+          ":", ":80", "%40", ".", "0x7f", "0177", "1", "#", "?", "/", "[", "]", "%2e", " ", "\t",
+          "localhost", "2130706433", "\uff0e", "..", "_"]
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=6))
+def test_an_accepted_url_means_one_public_host_to_every_client(pieces: list[str]) -> None:
+    """Generated host parts made of the pieces that fool parsers: whenever the check lets one
+    through, Python, urllib3 and requests all read the same host, and when the C library takes
+    that host as a number (inet_aton's `127.1`, `0x7f...`) it is a public address."""
+    url = "http://" + "".join(pieces) + "/live.m3u8"
+    if private_reason(url, lambda host: ["93.184.215.14"]) is not None:
+        return
+    hosts = _hosts(url)
+    assert len(hosts) == 1, (url, hosts)
+    host = hosts.pop()
+    try:
+        numeric = socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        return  # a name: the check resolved it (here: to a public address)
+    assert all(private_reason(f"http://{info[4][0]}/") is None for info in numeric), url

@@ -22,6 +22,12 @@ function takeTokenFromUrl() {
 
 function token() { return localStorage.getItem(TOKEN_KEY) || ""; }
 
+// A file link (video, picture) with the token, for an API that wants it on reads too.
+function withToken(url) {
+  return token() ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token())}`
+                 : url;
+}
+
 function askToken(note) {
   $("token-note").textContent = note || "";
   $("token-form").hidden = false;
@@ -33,10 +39,10 @@ function askToken(note) {
 async function api(path, options = {}) {
   const headers = { "Accept": "application/json" };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  if (options.method && options.method !== "GET") {
-    if (!token()) { askToken("this needs the API token"); throw new Error("no token"); }
-    headers["Authorization"] = "Bearer " + token();
+  if (options.method && options.method !== "GET" && !token()) {
+    askToken("this needs the API token"); throw new Error("no token");
   }
+  if (token()) headers["Authorization"] = "Bearer " + token();   // reads may need it too
   const response = await fetch(path, {
     method: options.method || "GET", headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -155,7 +161,7 @@ function clipItem(clip) {
   about.append(span("title", `${clip.channel} ${when} ${length}`), span("why", whyText(clip)));
   if (clip.thumbnail_url) {
     const picture = Object.assign(document.createElement("img"), {
-      className: "thumb", src: clip.thumbnail_url, alt: "a picture from the clip" });
+      className: "thumb", src: withToken(clip.thumbnail_url), alt: "a picture from the clip" });
     picture.addEventListener("click", () => play(clip));
     item.append(picture);
   }
@@ -218,10 +224,10 @@ async function play(clip) {
   const player = $("player");
   player.hidden = false;
   player.replaceChildren();
-  player.src = clip.video_url;
+  player.src = withToken(clip.video_url);
   $("player-title").textContent = clip.file || clip.clip_id;
   try {   // Browsers read WebVTT, not SRT: turn the clip's .srt into VTT for the track.
-    const srt = await (await fetch(clip.captions_url)).text();
+    const srt = await (await fetch(withToken(clip.captions_url))).text();
     if (srt.trim()) {
       const vtt = "WEBVTT\n\n" + srt.replace(/(\d\d:\d\d:\d\d),(\d\d\d)/g, "$1.$2");
       const track = Object.assign(document.createElement("track"), {

@@ -32,7 +32,7 @@ async def test_health_shows_redis_heartbeats_channels_and_stream_lag(
     await client.post("/api/channels/alpha/clip", headers=AUTH, json={"t": 3.0})
 
     async def api_beat() -> dict[str, object] | None:
-        body = (await client.get("/health")).json()
+        body = (await client.get("/health", headers=AUTH)).json()
         return body if any(s["service"] == "api" for s in body["services"]) else None
 
     body = await wait_until(api_beat)

@@ -49,12 +49,15 @@ async def test_metadata_video_with_ranges_and_captions(
     api: RunningApi, client: httpx.AsyncClient, bus: Bus
 ) -> None:
     clip = await store_clip(bus, api.settings, "alpha", "clip_20261121T045012Z")
-    meta = (await client.get(f"/api/clip/{clip.clip_id}")).json()
+    meta = (await client.get(f"/api/clip/{clip.clip_id}", headers=AUTH)).json()
     assert meta["clip_id"] == clip.clip_id and meta["channel"] == "alpha"
     assert meta["duration"] == 1.0 and meta["t"] == 20.0 and meta["verdict"] is None
     assert meta["file"] == "clip_20261121T045012Z.mp4"
     assert meta["details"]["timings"] == {"cut_s": 0.1}  # JSON fields come back as values
     assert meta["details"]["source_url"] == "https://example.com/x.m3u8"
+    anonymous = (await client.get(f"/api/clip/{clip.clip_id}")).json()  # reads are open here
+    assert "source_url" not in anonymous["details"]  # but URLs and paths need the token
+    assert anonymous["details"]["timings"] == {"cut_s": 0.1}
 
     size = Path(clip.video).stat().st_size
     whole = await client.get(meta["video_url"])

@@ -112,8 +112,8 @@ async def test_a_page_opened_after_the_moment_shows_its_charts_spike_and_clip(
     assert await item.locator(".why").text_content() == (
         "two_votes · P 0.91 · votes: chat, voice · top: loud_z +1.20, motion_z +0.80, "
         "chat_rate_z +0.50 · at 0:22 stream time")
-    assert await item.locator("img.thumb").get_attribute("src") == (
-        f"/api/clip/{clip.clip_id}/thumbnail")
+    assert await item.locator("img.thumb").get_attribute("src") == (  # the token: reads may
+        f"/api/clip/{clip.clip_id}/thumbnail?token={TOKEN}")           # need it (api_host)
     await page.wait_for_function(
         f"(() => {{ const i = document.querySelector(\"#clips li[data-clip-id='{clip.clip_id}']"
         " img.thumb\"); return i && i.complete && i.naturalWidth === 320"

@@ -110,7 +110,7 @@ async def test_monitor_clip_download_keep_and_drop_through_the_api(
             clip_id = new_clip["clip_id"]
             assert new_clip["channel"] == CHANNEL and new_clip["duration"] > 1.0
 
-            health = (await http.get("/health")).json()
+            health = (await http.get("/health", headers=AUTH)).json()
             assert {"api", "ingest", "clipper"} <= {s["service"] for s in health["services"]}
 
             meta = (await http.get(f"/api/clip/{clip_id}")).json()
