@@ -1,10 +1,11 @@
 """Start the whole mesh on this machine: Redis if needed, then one process per service.
 
 `run_mesh` is what `clip-live run` does. It writes where the mesh is (`mesh.json` in the data
-folder) so later commands can find it, restarts a service that crashes, and on Ctrl-C or SIGTERM
-stops every service, then Redis, and removes the file. Every child runs in a session of its own,
-so the Ctrl-C a terminal sends to its whole process group reaches only `clip-live run`, which
-then stops the services first and Redis last.
+folder) so later commands can find it, restarts a service that crashes, starts its own Redis
+again (same port, same data) if that dies, and on Ctrl-C or SIGTERM stops every service, then
+Redis, and removes the file. Its own Redis starts empty with each run. Every child runs in a
+session of its own, so the Ctrl-C a terminal sends to its whole process group reaches only
+`clip-live run`, which then stops the services first and Redis last.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import IO, Protocol
 
 from launcher.run_report import Outcome
 from services.wiring import SERVICES
-from shared.embedded_redis import EmbeddedRedis
+from shared.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from shared.meshfile import MeshInfo, info_path, read_info, write_info
 from shared.runtime import SUPERVISOR_PID_ENV
 from shared.settings import Settings
@@ -48,6 +49,35 @@ class Child:
     restarts: int = 0
     next_start: float = 0.0
     started: float = field(default=0.0)
+
+
+class RedisKeeper:
+    """Starts the mesh's own redis-server again, on the same port with the data it kept,
+    whenever it dies; waits longer between tries that fail."""
+
+    def __init__(self, redis: EmbeddedRedis) -> None:
+        self.redis = redis
+        self.restarts = 0
+        self.next_try = 0.0
+        self.wait_s = 0.5
+
+    def tend(self) -> None:
+        if self.redis.alive or time.monotonic() < self.next_try:
+            return
+        log.warning("the embedded redis-server stopped (exit code %s); starting it again on "
+                    "port %d with the data it kept", self.redis.exit_code, self.redis.port)
+        try:
+            self.redis.restart()
+        except EmbeddedRedisError as err:
+            log.error("could not start redis-server again: %s; trying again in %.0f s",
+                      err, self.wait_s)
+            self.next_try = time.monotonic() + self.wait_s
+            self.wait_s = min(self.wait_s * 2, RESTART_MAX_WAIT_S)
+            return
+        self.restarts += 1
+        self.wait_s = 0.5
+        log.warning("redis-server is back on port %d; the services go on by themselves",
+                    self.redis.port)
 
 
 class Watcher(Protocol):
@@ -135,7 +165,8 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
         stopping["now"] = True
 
     old = {s: signal.signal(s, ask_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    redis = None if settings.redis_url else EmbeddedRedis(data_dir / "redis").start()
+    redis = None if settings.redis_url else EmbeddedRedis(data_dir / "redis").start(fresh=True)
+    keeper = RedisKeeper(redis) if redis else None
     redis_url = settings.redis_url or (redis.url if redis else "")
     if redis:
         log.info("started an embedded redis-server at %s", redis_url)
@@ -161,6 +192,8 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
             if watcher and watcher.outcome:
                 outcome = watcher.outcome
                 break
+            if keeper:
+                keeper.tend()
             supervisor.tend()
             time.sleep(0.2)
         log.info("stopping every service")

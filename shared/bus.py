@@ -6,6 +6,9 @@
 - Messages a dead worker left behind are taken over (`XAUTOCLAIM`) once they sit idle long enough.
 - A message handed out `max_deliveries` times without success goes to the dead-letter stream,
   and the worker goes on with the next one.
+- Redis going away (paused, restarting) loses nothing: what is published waits in the bus's
+  outbox (`shared/outbox.py`) and is written in order when Redis is back; `consume` logs once,
+  waits, and goes on; a consumer group that vanished is made again.
 
 On the wire a message is one field `data` (the JSON of its contract) plus the raw binary parts
 its topic declares (`Topic.parts`). Publishing checks the parts given are those; a message that
@@ -17,17 +20,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.contracts import Contract, DeadLetter
+from shared.outbox import MAX_BYTES, Outbox
+from shared.redis_client import REDIS_DOWN as REDIS_DOWN
+from shared.redis_client import Outage, connect_redis, longest_block_ms, writer_for
+from shared.redis_client import RedisUnreachable as RedisUnreachable
+from shared.redis_client import redact_url as redact_url
 from shared.settings import Settings
 from shared.streams import DEAD_LETTER_STREAM, Topic
 from shared.text import as_text
@@ -37,13 +44,10 @@ C = TypeVar("C", bound=Contract)
 log = logging.getLogger("clip_live.bus")
 
 DATA_FIELD = "data"
-
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-"""Errors that mean Redis cannot be reached right now."""
-
-
-class RedisUnreachable(Exception):
-    """Redis could not be reached in the time allowed."""
+_WRITERS: weakref.WeakKeyDictionary[Redis, Redis] = weakref.WeakKeyDictionary()
+"""The writer client of each main client (see `Bus.writer`)."""
+CLOSE_FLUSH_S = 5.0
+"""How long closing a bus waits for Redis to take what its outbox still holds."""
 
 
 class MissingPart(ValueError):
@@ -81,54 +85,54 @@ Subscriptions = Callable[[], Awaitable[Mapping[str, Topic[Any]]]]
 """Tells the consumer which streams to read right now, and the topic of each."""
 
 
-def redact_url(url: str) -> str:
-    """A Redis URL fit for a log line: any password is replaced by ***."""
-    head, sep, tail = url.rpartition("@")
-    if not sep:
-        return url
-    scheme, _, creds = head.partition("://")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{tail}"
-
-
-async def connect_redis(url: str, settings: Settings) -> Redis:
-    """Connect to Redis, trying again with growing waits while it cannot be reached.
-
-    Gives up with `RedisUnreachable` only if `redis_connect_timeout_s` is set and has passed.
-    """
-    shown = redact_url(url)
-    deadline = time.monotonic() + settings.redis_connect_timeout_s
-    wait = 0.5
-    while True:
-        client: Redis = Redis.from_url(url, socket_connect_timeout=5)
-        try:
-            await client.ping()
-            return client
-        except REDIS_DOWN as err:
-            await client.aclose()
-            reason = str(err).replace(url, shown) or type(err).__name__
-            if settings.redis_connect_timeout_s and time.monotonic() + wait > deadline:
-                raise RedisUnreachable(f"cannot reach Redis at {shown}: {reason}") from None
-            log.warning("cannot reach Redis at %s (%s); trying again in %.1f s",
-                        shown, reason, wait)
-            await asyncio.sleep(wait)
-            wait = min(wait * 2, settings.redis_retry_max_s)
+def is_nogroup(err: ResponseError) -> bool:
+    """True when Redis says the consumer group (or its stream) is not there, or went away
+    while we waited on it."""
+    text = str(err)
+    return text.startswith(("NOGROUP", "UNBLOCKED")) or "no longer exists" in text
 
 
 class Bus:
-    """Publishing and consuming typed messages over Redis Streams."""
+    """Publishing and consuming typed messages over Redis Streams.
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    What it publishes goes through its outbox (`shared/outbox.py`), so a Redis that is paused
+    or restarting loses nothing; `outbox_bytes` caps what it keeps meanwhile."""
+
+    def __init__(self, redis: Redis, settings: Settings, *,
+                 outbox_bytes: int = MAX_BYTES) -> None:
         self.redis = redis
         self.settings = settings
         self._groups: set[tuple[str, str]] = set()
+        self.outbox = Outbox(self.writer, settings.stream_maxlen, max_bytes=outbox_bytes,
+                             retry_max_s=min(2.0, settings.redis_retry_max_s))
+        self._max_block_ms = longest_block_ms(redis)
 
     @classmethod
     async def connect(cls, url: str, settings: Settings) -> Bus:
         return cls(await connect_redis(url, settings), settings)
 
+    def writer(self) -> Redis:
+        """The connection writes go through: it waits for a paused Redis (no read timeout).
+        Buses that share a client share its writer."""
+        writer = _WRITERS.get(self.redis)
+        if writer is None:
+            writer = _WRITERS[self.redis] = writer_for(self.redis)
+        return writer
+
     async def close(self) -> None:
+        """Write what the outbox holds (for a few seconds at most), then close the client and
+        its writer."""
+        await self.outbox.close(CLOSE_FLUSH_S)
+        writer = _WRITERS.pop(self.redis, None)
+        if writer is not None:
+            await writer.aclose()
         await self.redis.aclose()
+
+    def _block(self, block_ms: int | None) -> int | None:
+        """A blocking read's block, kept short enough for the socket's timeout."""
+        if block_ms is None or self._max_block_ms is None:
+            return block_ms
+        return min(block_ms, self._max_block_ms)
 
     # ---- Publishing ---------------------------------------------------------------------------
 
@@ -140,7 +144,8 @@ class Bus:
         channel: str | None = None,
         blobs: Mapping[str, bytes] | None = None,
     ) -> str:
-        """Add one message to the topic's stream. Returns its stream id."""
+        """Add one message to the topic's stream. Returns its stream id ("" while Redis is
+        away: the message waits in the outbox and is written, in order, when it is back)."""
         return (await self.publish_many(topic, [(message, blobs)], channel=channel))[0]
 
     async def publish_many(
@@ -150,18 +155,20 @@ class Bus:
         *,
         channel: str | None = None,
     ) -> list[str]:
-        """Add many messages in one round trip. Returns their stream ids in order."""
+        """Add many messages in one round trip. Returns their stream ids in order (empty
+        strings while Redis is away). Waits while the outbox is full."""
         stream = topic.stream(channel)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for message, blobs in items:
-                if not isinstance(message, topic.model):
-                    raise TypeError(f"{stream} carries {topic.model.__name__}, not {message!r}")
-                if sorted(blobs or {}) != sorted(topic.parts):
-                    raise ValueError(f"{stream} carries the binary parts {list(topic.parts)}, "
-                                     f"not {sorted(blobs or {})}")
-                pipe.xadd(stream, _encode(message, blobs), maxlen=self.settings.stream_maxlen)
-            ids = await pipe.execute()
-        return [as_text(i) for i in ids]
+        entries = []
+        for message, blobs in items:
+            if not isinstance(message, topic.model):
+                raise TypeError(f"{stream} carries {topic.model.__name__}, not {message!r}")
+            if sorted(blobs or {}) != sorted(topic.parts):
+                raise ValueError(f"{stream} carries the binary parts {list(topic.parts)}, "
+                                 f"not {sorted(blobs or {})}")
+            entries.append((stream, _encode(message, blobs)))
+        if not entries:
+            return []
+        return await self.outbox.put(entries)
 
     # ---- Reading without a group (dashboards, tests) ------------------------------------------
 
@@ -172,7 +179,8 @@ class Bus:
         """Messages after stream id `after`, oldest first. `after="$"` with a block waits
         for new ones."""
         stream = topic.stream(channel)
-        reply: Any = await self.redis.xread({stream: after}, count=count, block=block_ms)
+        reply: Any = await self.redis.xread({stream: after}, count=count,
+                                            block=self._block(block_ms))
         return [d for _, entries in reply for d in _decode_all(stream, topic, entries)]
 
     async def latest(self, topic: Topic[C], *, channel: str | None = None) -> Delivery[C] | None:
@@ -194,7 +202,8 @@ class Bus:
         if not streams:
             return [], {}
         reply: Any = await self.redis.xread(
-            {name: after for name, (_, after) in streams.items()}, count=count, block=block_ms)
+            {name: after for name, (_, after) in streams.items()}, count=count,
+            block=self._block(block_ms))
         found: list[Delivery[Any]] = []
         last: dict[str, str] = {}
         for raw_stream, entries in reply or []:
@@ -220,7 +229,8 @@ class Bus:
         if not streams:
             return []
         reply: Any = await self.redis.xread(
-            {name: after for name, (_, after) in streams.items()}, count=count, block=block_ms)
+            {name: after for name, (_, after) in streams.items()}, count=count,
+            block=self._block(block_ms))
         batches = []
         for raw_stream, entries in reply or []:
             stream = as_text(raw_stream)
@@ -237,8 +247,13 @@ class Bus:
         keys: Mapping[str, str] | None = None,
     ) -> None:
         """Publish messages to several topics and set plain keys, all at once or not at all
-        (one MULTI/EXEC): a worker's outputs and its note of how far it got never part."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+        (one MULTI/EXEC): a worker's outputs and its note of how far it got never part.
+
+        It goes after what the outbox holds, through the writer's connection, so a paused
+        Redis is waited for (not written twice); a Redis that is down raises, for the caller
+        to try again."""
+        await self.outbox.drained()
+        async with self.writer().pipeline(transaction=True) as pipe:
             for topic, message, channel in items:
                 if not isinstance(message, topic.model):
                     raise TypeError(f"{topic.name} carries {topic.model.__name__}, "
@@ -262,6 +277,11 @@ class Bus:
                 raise
         self._groups.add((stream, group))
 
+    def forget_group(self, group: str) -> None:
+        """Redis lost the group (it restarted without its data, or was emptied): the next
+        `ensure_group` makes it again."""
+        self._groups = {g for g in self._groups if g[1] != group}
+
     async def consume(
         self,
         subscriptions: Subscriptions | Mapping[str, Topic[Any]],
@@ -270,22 +290,46 @@ class Bus:
         handler: Handler,
         stop: asyncio.Event,
     ) -> None:
-        """Hand each message of the subscribed streams to `handler`, until `stop` is set."""
+        """Hand each message of the subscribed streams to `handler`, until `stop` is set.
+
+        Rides out Redis being away (paused, restarting: it logs once, waits, and goes on) and
+        a group that vanished (it is made again). After Redis was away it first reads again
+        what was handed to this consumer but not acknowledged."""
+        outage = Outage(f"reading for group {group}", min(2.0, self.settings.redis_retry_max_s))
         reclaim_every = self.settings.claim_idle_ms / 2000
         last_reclaim = 0.0
+        mine_first = False
         while not stop.is_set():
-            streams = await _resolve(subscriptions)
-            for stream in streams:
-                await self.ensure_group(stream, group)
-            if not streams:
-                await sleep_unless(stop, self.settings.read_block_ms / 1000)
-                continue
-            if time.monotonic() - last_reclaim >= reclaim_every:
-                last_reclaim = time.monotonic()
-                for stream, topic in streams.items():
-                    await self._handle_all(await self.reclaim(stream, topic, group, consumer),
-                                           group, handler)
-            await self._handle_all(await self.read_group(streams, group, consumer), group, handler)
+            try:
+                streams = await _resolve(subscriptions)
+                for stream in streams:
+                    await self.ensure_group(stream, group)
+                if not streams:
+                    outage.over()
+                    await sleep_unless(stop, self.settings.read_block_ms / 1000)
+                    continue
+                if mine_first:
+                    await self._handle_all(await self.read_mine(streams, group, consumer),
+                                           group, handler, stop)
+                    mine_first = False
+                if time.monotonic() - last_reclaim >= reclaim_every:
+                    last_reclaim = time.monotonic()
+                    for stream, topic in streams.items():
+                        await self._handle_all(await self.reclaim(stream, topic, group, consumer),
+                                               group, handler, stop)
+                found = await self.read_group(streams, group, consumer)
+                outage.over()
+                await self._handle_all(found, group, handler, stop)
+            except REDIS_DOWN as err:
+                mine_first = True
+                await outage.wait(err, stop)
+            except ResponseError as err:
+                if not is_nogroup(err):
+                    raise
+                log.warning("consumer group %s is gone (Redis lost its data?); making it again",
+                            group)
+                self.forget_group(group)
+                await sleep_unless(stop, 0.1)
 
     async def read_group(
         self, streams: Mapping[str, Topic[Any]], group: str, consumer: str
@@ -293,7 +337,7 @@ class Bus:
         """New messages for this consumer, up to `read_batch` per stream."""
         reply: Any = await self.redis.xreadgroup(
             group, consumer, {s: ">" for s in streams},
-            count=self.settings.read_batch, block=self.settings.read_block_ms,
+            count=self.settings.read_batch, block=self._block(self.settings.read_block_ms),
         )
         found: list[Delivery[Any]] = []
         for raw_stream, entries in reply or []:
@@ -301,6 +345,27 @@ class Bus:
             for entry_id, fields in entries:
                 found.extend(await self._decode_or_bury(stream, streams[stream], group, entry_id,
                                                         fields, 1))
+        return found
+
+    async def read_mine(
+        self, streams: Mapping[str, Topic[Any]], group: str, consumer: str
+    ) -> list[Delivery[Any]]:
+        """Messages already handed to this consumer and not acknowledged (a read whose answer
+        was lost while Redis was away), up to `read_batch` per stream."""
+        reply: Any = await self.redis.xreadgroup(
+            group, consumer, {s: "0" for s in streams}, count=self.settings.read_batch)
+        found: list[Delivery[Any]] = []
+        for raw_stream, entries in reply or []:
+            stream = as_text(raw_stream)
+            live = [(i, f) for i, f in entries if f]  # trimmed ones come back empty
+            counts = await self._delivery_counts(stream, group, [as_text(i) for i, _ in live])
+            for entry_id, fields in live:
+                found.extend(await self._decode_or_bury(
+                    stream, streams[stream], group, entry_id, fields,
+                    counts.get(as_text(entry_id), 1)))
+        if found:
+            log.info("reading again %d message(s) handed to us before Redis went away",
+                     len(found))
         return found
 
     async def ack(self, delivery: Delivery[Any], group: str) -> None:
@@ -363,23 +428,31 @@ class Bus:
         }
 
     async def _handle_all(
-        self, deliveries: list[Delivery[Any]], group: str, handler: Handler
+        self, deliveries: list[Delivery[Any]], group: str, handler: Handler,
+        stop: asyncio.Event | None = None,
     ) -> None:
-        """Handle a batch, then acknowledge every success in one round trip per stream."""
+        """Handle a batch, then acknowledge every success in one round trip per stream, once
+        what the handlers published is written (so an output is never lost while its input
+        counts as done)."""
         done: dict[str, list[str]] = {}
         try:
             for delivery in deliveries:
                 if await self._handle(delivery, group, handler):
                     done.setdefault(delivery.stream, []).append(delivery.id)
         finally:
-            for stream, ids in done.items():
-                await self.redis.xack(stream, group, *ids)
+            if done and await self.outbox.drained(stop):
+                for stream, ids in done.items():
+                    await self.redis.xack(stream, group, *ids)
 
     async def _handle(self, delivery: Delivery[Any], group: str, handler: Handler) -> bool:
-        """Run the handler. True when the message is done with and may be acknowledged."""
+        """Run the handler. True when the message is done with and may be acknowledged.
+        Redis being away is not the message's fault: that goes up, and the message stays
+        pending, to be handled again."""
         try:
             await handler(delivery)
         except asyncio.CancelledError:
+            raise
+        except REDIS_DOWN:
             raise
         except Exception as err:
             log.exception("handler failed on %s %s (try %d of %d)", delivery.stream, delivery.id,

@@ -2,6 +2,11 @@
 
 Ingest writes each channel's latest state there; every other worker reads it to know which
 per-channel streams to follow.
+
+A channel stops by getting the state "stopped", never by leaving the list. So when the list
+lost a channel (a Redis without persistence restarted, or was emptied), the ingest replica that
+runs it counts its session as still current, writes its state back with its next update, and
+every channel owner keeps running it meanwhile: the channel goes on by itself.
 """
 
 from __future__ import annotations
@@ -25,10 +30,14 @@ async def save_state(redis: Redis, state: ChannelState) -> None:
 
 
 # Write a state only while the registry still shows that session as active, in one atomic
-# step: a task that is still running must not write "live" over a "stopped".
+# step: a task that is still running must not write "live" over a "stopped". A channel the
+# registry lost is written back.
 _SAVE_IF_CURRENT = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if not cur then return 0 end
+if not cur then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
 local ok, state = pcall(cjson.decode, cur)
 if not ok or state['session'] ~= ARGV[2] then return 0 end
 local active = {ACTIVE}
@@ -39,7 +48,8 @@ return 1
 
 
 async def save_if_current(redis: Redis, state: ChannelState) -> bool:
-    """Save `state` only if the registry still shows this session as active. True if saved."""
+    """Save `state` only if the registry still shows this session as active, or lost the
+    channel altogether (then it is written back). True if saved."""
     done = await redis.eval(
         _SAVE_IF_CURRENT, 1, CHANNELS_KEY, state.channel, state.session,
         state.model_dump_json(),
@@ -54,12 +64,17 @@ async def current_state(redis: Redis, channel: str) -> ChannelState | None:
 
 
 async def is_current(redis: Redis, channel: str, session: str) -> bool:
-    """True while the registry shows this session of the channel as active."""
+    """True while the registry shows this session of the channel as active, or shows nothing
+    for the channel (it lost it: the session goes on and writes it back)."""
     state = await current_state(redis, channel)
-    return state is not None and state.session == session and state.state in ACTIVE_STATES
+    if state is None:
+        return True
+    return state.session == session and state.state in ACTIVE_STATES
 
 
 async def forget(redis: Redis, channel: str) -> None:
+    """Take a channel off the list. This does not stop it (a running owner writes it back):
+    stop a channel by saving the state "stopped"."""
     await redis.hdel(CHANNELS_KEY, channel)
 
 
@@ -76,15 +91,15 @@ async def active_channels(redis: Redis) -> list[str]:
 
 def channel_choice(
     redis: Redis, *, ended_too: bool = False, keep: Callable[[ChannelState], bool] | None = None,
-) -> Callable[[], Awaitable[list[str]]]:
-    """For a channel owner: which channels to own now. The active ones (every known one with
-    `ended_too`), less those `keep` turns down."""
+) -> Callable[[], Awaitable[dict[str, bool]]]:
+    """For a channel owner: every known channel, and whether to own it now. The active ones
+    (every known one with `ended_too`) are wanted, less those `keep` turns down."""
 
-    async def wanted() -> list[str]:
-        return sorted(
-            name for name, state in (await all_states(redis)).items()
-            if (ended_too or state.state in ACTIVE_STATES) and (keep is None or keep(state))
-        )
+    async def wanted() -> dict[str, bool]:
+        return {
+            name: (ended_too or state.state in ACTIVE_STATES) and (keep is None or keep(state))
+            for name, state in sorted((await all_states(redis)).items())
+        }
 
     return wanted
 

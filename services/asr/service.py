@@ -57,7 +57,10 @@ class ChannelAsr:
         self.skipped_s = 0.0  # chunks left out before they reached the recogniser
 
     async def run(self) -> None:
-        reader = asyncio.create_task(self.ctx.consume_channel(self.channel, self.on_chunk))
+        # Tied to the service: if the reader fails, the service exits and is started again,
+        # rather than waiting for audio that never comes.
+        reader = self.ctx.spawn(self.ctx.consume_channel(self.channel, self.on_chunk),
+                                name=f"asr-reader:{self.channel}")
         try:
             await self.work()
         finally:

@@ -2,6 +2,7 @@
 
     python -m tests.shared.workers slow-consumer REDIS_URL GROUP NAME DELAY_S
     python -m tests.shared.workers channel-owner REDIS_URL SERVICE INSTANCE CHANNEL
+    python -m tests.shared.workers dying-reader   (a service; CLIP_LIVE_REDIS_URL says where)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from shared.bus import Bus, Delivery
 from shared.contracts import Contract
 from shared.leases import ChannelLeases, own_channels
+from shared.runtime import ServiceContext, main_entry
 from shared.settings import Settings
 from shared.streams import Topic
 
@@ -57,11 +59,23 @@ async def channel_owner(url: str, service: str, instance: str, channel: str) -> 
     await own_channels(leases, wanted, run, asyncio.Event())
 
 
+async def dying_reader(ctx: ServiceContext) -> None:
+    """A service whose reader task fails soon while its main work would run on."""
+    async def reader() -> None:
+        await asyncio.sleep(0.5)
+        raise RuntimeError("the reader broke")
+
+    ctx.spawn(reader(), name="reader")
+    await ctx.stop.wait()
+
+
 if __name__ == "__main__":
     kind, *args = sys.argv[1:]
     if kind == "slow-consumer":
         asyncio.run(slow_consumer(args[0], args[1], args[2], float(args[3])))
     elif kind == "channel-owner":
         asyncio.run(channel_owner(*args))
+    elif kind == "dying-reader":
+        main_entry("dying-reader", dying_reader)
     else:
         raise SystemExit(f"unknown worker {kind}")
