@@ -21,18 +21,18 @@ def run(messages: list[Signal], tmp_path: Path, config: FuserConfig | None = Non
     model = ModelStore(tmp_path / "models").load_current()
     fuser = Decider("demo", config or FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
     total = Outputs()
+    feed(fuser, messages, total)
+    if finish:
+        total.extend(fuser.finish())
+    return total
+
+
+def feed(fuser: Decider, messages: list[Signal], total: Outputs) -> None:
+    """Hand the messages to the decider one by one, as the service does, adding up what each
+    step gives out."""
     for message in messages:
         fuser.add(message)
-        step = fuser.step()
-        total.rows += step.rows
-        total.spikes += step.spikes
-        total.jobs += step.jobs
-    if finish:
-        end = fuser.finish()
-        total.rows += end.rows
-        total.spikes += end.spikes
-        total.jobs += end.jobs
-    return total
+        total.extend(fuser.step())
 
 
 def test_one_excited_moment_makes_exactly_one_clip(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from services.fuser.decider import Decider, FuserConfig, Outputs
 from services.fuser.merge import Entry, TimeMerge
 from services.fuser.model import ModelStore
 from tests.services.fuser.scenario import stream
+from tests.services.fuser.test_decider import feed
 
 IDS = (f"job{i}" for i in itertools.count())
 
@@ -20,15 +21,6 @@ IDS = (f"job{i}" for i in itertools.count())
 def decider(tmp_path: Path) -> Decider:
     model = ModelStore(tmp_path / "models").load_current()
     return Decider("demo", FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
-
-
-def feed(fuser: Decider, messages: list, total: Outputs) -> None:
-    for message in messages:
-        fuser.add(message)
-        step = fuser.step()
-        total.rows += step.rows
-        total.spikes += step.spikes
-        total.jobs += step.jobs
 
 
 @pytest.mark.parametrize("killed_at", [0.50, 0.52, 0.535, 0.55, 0.56, 0.60, 0.9])
