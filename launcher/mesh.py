@@ -34,7 +34,11 @@ REPO = Path(__file__).resolve().parent.parent
 # SERVICES, every service `clip-live run` starts in start order, comes from the workers'
 # declarations (services/wiring.py). The mesh file (mesh.json) is shared/meshfile.py's.
 
-STOP_GRACE_S = 15.0
+STOP_GRACE_S = 7.0
+"""How long services get to stop after SIGTERM before they are killed. A service still loading
+its models (a first run, with nothing cached yet) may not notice the signal for longer; Ctrl-C
+must still end the run within 10 s. Killing is safe: the fuser goes on from its checkpoint,
+ingest from its session, a clip job is taken over."""
 RESTART_MAX_WAIT_S = 30.0
 
 log = logging.getLogger("clip_live.mesh")
