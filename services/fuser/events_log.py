@@ -46,11 +46,15 @@ def append_rows(data_dir: Path, rows: list[EventRow]) -> None:
     row for a second the file already holds is skipped: a fuser that goes on after a crash
     may write a row again. A `features.csv` keeps the columns it began with (a signal added
     mid-session waits for the next session's file), so every line matches its header."""
+    written: dict[Path, float] = {}  # the last time in each file, read once per call
     for row in rows:
         folder = session_dir(data_dir, row.channel, row.session or "unknown")
-        folder.mkdir(parents=True, exist_ok=True)
-        if row.t <= _last_time(folder / "events.csv"):
+        if folder not in written:
+            folder.mkdir(parents=True, exist_ok=True)
+            written[folder] = _last_time(folder / "events.csv")
+        if row.t <= written[folder]:
             continue
+        written[folder] = row.t
         _append(folder / "events.csv", EVENT_COLUMNS, event_cells(row))
         features = folder / "features.csv"
         columns = _header_of(features) or feature_columns()

@@ -15,6 +15,8 @@ from shared.streams import Topic
 from .base import Feature, FuserSignal, Values
 
 _registered: list[FuserSignal] = []
+_ordered: tuple[FuserSignal, ...] = ()  # every signal in feature order, made once per change
+_by_model: dict[type, FuserSignal] = {}
 
 
 def _discover() -> list[FuserSignal]:
@@ -33,24 +35,34 @@ def register(signal: FuserSignal) -> None:
     """Add a signal from outside this package. Its names must be new."""
     _check([*signals(), signal])
     _registered.append(signal)
+    _reorder()
 
 
 def unregister(name: str) -> None:
     """Take back a signal added with `register`."""
     _registered[:] = [s for s in _registered if s.name != name]
+    _reorder()
+
+
+def _reorder() -> None:
+    """Sort the signals once per change, not on every message the fuser handles."""
+    global _ordered
+    _ordered = tuple(sorted([*_BUILT_IN, *_registered], key=lambda s: (s.order, s.name)))
+    _by_model.clear()
+    _by_model.update({s.topic.model: s for s in _ordered})
 
 
 def signals() -> tuple[FuserSignal, ...]:
     """Every signal, in feature order."""
-    return tuple(sorted([*_BUILT_IN, *_registered], key=lambda s: (s.order, s.name)))
+    return _ordered
 
 
 def by_model(model: type) -> FuserSignal:
     """The signal whose messages are of this type."""
-    for signal in signals():
-        if signal.topic.model is model:
-            return signal
-    raise KeyError(f"no fuser signal carries {model.__name__}")
+    try:
+        return _by_model[model]
+    except KeyError:
+        raise KeyError(f"no fuser signal carries {model.__name__}") from None
 
 
 def features() -> tuple[Feature, ...]:
@@ -89,6 +101,7 @@ def _check(found: list[FuserSignal]) -> None:
 
 _BUILT_IN = _discover()
 _check(_BUILT_IN)
+_reorder()
 
 __all__ = ["Feature", "FuserSignal", "Values", "by_model", "feature_names", "features",
            "prior_weights", "register", "signals", "topics", "unregister", "vote_names"]
