@@ -71,8 +71,8 @@ async def test_a_killed_redis_comes_back_with_its_data_and_consumers_go_on(
 
             # Redis loses everything (as a Redis without persistence that restarted would):
             # the group is made again, and what comes next is handled.
-            await bus.redis.flushall()
-            with Records("clip_live.bus") as logged:
+            with Records("clip_live.bus") as logged:  # before the flush: a blocked read sees it
+                await bus.redis.flushall()
                 for n in range(15, 20):
                     await bus.publish(NOTES, Note(n=n))
                 await wait_until(lambda: set(range(15, 20)) <= set(seen), 15,
