@@ -46,15 +46,17 @@ log = logging.getLogger("clip_live.bus")
 DATA_FIELD = "data"
 _WRITERS: weakref.WeakKeyDictionary[Redis, Redis] = weakref.WeakKeyDictionary()
 """The writer client of each main client (see `Bus.writer`)."""
+READ_BACK_PAGE = 50
+"""Entries fetched per round trip when reading a stream backwards."""
 CLOSE_FLUSH_S = 5.0
 """How long closing a bus waits for Redis to take what its outbox still holds."""
 
 
-class MissingPart(ValueError):
-    """A message lacks a binary part its topic declares."""
+class BadPart(ValueError):
+    """A message lacks a binary part its topic declares, or the part does not fit the message."""
 
 
-INVALID = (ValidationError, KeyError, UnicodeDecodeError, MissingPart)
+INVALID = (ValidationError, KeyError, UnicodeDecodeError, BadPart)
 """Errors that mean a stream entry is not a valid message of its topic."""
 
 
@@ -181,13 +183,34 @@ class Bus:
         stream = topic.stream(channel)
         reply: Any = await self.redis.xread({stream: after}, count=count,
                                             block=self._block(block_ms))
-        return [d for _, entries in reply for d in _decode_all(stream, topic, entries)]
+        return [d for _, entries in reply for d in _decode_valid(stream, topic, entries)]
 
     async def latest(self, topic: Topic[C], *, channel: str | None = None) -> Delivery[C] | None:
-        """The newest message of a stream, or None when it is empty."""
+        """The newest valid message of a stream, or None when it has none."""
+        found = await self.read_back(topic, channel=channel, count=1)
+        return found[0] if found else None
+
+    async def read_back(
+        self, topic: Topic[C], *, channel: str | None = None, before: str = "+",
+        count: int = 100, keep: Callable[[C], bool] | None = None,
+    ) -> list[Delivery[C]]:
+        """Up to `count` valid messages of a stream, newest first, from id `before` down
+        (inclusive), stopping at the first that `keep` turns down. A worker that takes over a
+        channel uses it to rebuild what its last owner held open."""
         stream = topic.stream(channel)
-        entries: Any = await self.redis.xrevrange(stream, count=1)
-        return _decode_all(stream, topic, entries)[0] if entries else None
+        found: list[Delivery[C]] = []
+        while len(found) < count:
+            entries: Any = await self.redis.xrevrange(stream, max=before, count=READ_BACK_PAGE)
+            for delivery in _decode_valid(stream, topic, entries):
+                if keep is not None and not keep(delivery.message):
+                    return found
+                found.append(delivery)
+                if len(found) >= count:
+                    return found
+            if len(entries) < READ_BACK_PAGE:
+                return found
+            before = f"({as_text(entries[-1][0])}"
+        return found
 
     async def read_streams(
         self, streams: Mapping[str, tuple[Topic[Any], str]], *, count: int = 100,
@@ -209,13 +232,8 @@ class Bus:
         for raw_stream, entries in reply or []:
             stream = as_text(raw_stream)
             topic = streams[stream][0]
-            for entry_id, fields in entries:
-                last[stream] = as_text(entry_id)
-                try:
-                    found.append(_decode(stream, topic, entry_id, fields, 1))
-                except INVALID as err:
-                    log.warning("skipping a message that is not a valid %s: %s",
-                                topic.model.__name__, err, extra={"stream": stream})
+            last[stream] = as_text(entries[-1][0])
+            found.extend(_decode_valid(stream, topic, entries))
         return found, last
 
     async def read_batches(
@@ -483,8 +501,9 @@ class Bus:
         group), so work goes on."""
         raw = {as_text(k): v for k, v in fields.items()}
         data = raw.pop(DATA_FIELD, b"")
+        text = data.decode(errors="backslashreplace") if isinstance(data, bytes) else str(data)
         note = DeadLetter(stream=stream, id=entry_id, group=group, deliveries=count,
-                          error=error[:2000], data=as_text(data))
+                          error=error[:2000], data=text)
         await self.redis.xadd(DEAD_LETTER_STREAM, _encode(note, raw),
                               maxlen=self.settings.stream_maxlen)
         if ack:
@@ -496,7 +515,7 @@ class Bus:
         """The newest messages in the dead-letter stream, oldest first."""
         entries = await self.redis.xrevrange(DEAD_LETTER_STREAM, count=count)
         topic: Topic[DeadLetter] = Topic("dead-letter", DeadLetter, per_channel=False)
-        return list(reversed(_decode_all(DEAD_LETTER_STREAM, topic, entries)))
+        return list(reversed(_decode_valid(DEAD_LETTER_STREAM, topic, entries)))
 
 
 # ---- Encoding ---------------------------------------------------------------------------------
@@ -516,12 +535,24 @@ def _decode(stream: str, topic: Topic[C], entry_id: Any, fields: Any, count: int
     message = topic.model.model_validate_json(raw.pop(DATA_FIELD))
     missing = [part for part in topic.parts if part not in raw]
     if missing:
-        raise MissingPart(f"missing its binary part {missing[0]!r}")
+        raise BadPart(f"missing its binary part {missing[0]!r}")
+    problem = topic.check_parts(message, raw) if topic.check_parts else None
+    if problem:
+        raise BadPart(problem)
     return Delivery(stream, as_text(entry_id), message, raw, count)
 
 
-def _decode_all(stream: str, topic: Topic[C], entries: Any) -> list[Delivery[C]]:
-    return [_decode(stream, topic, entry_id, fields, 1) for entry_id, fields in entries]
+def _decode_valid(stream: str, topic: Topic[C], entries: Any) -> list[Delivery[C]]:
+    """The entries that are valid messages of `topic`; the others are logged and left out
+    (a plain read has no group to bury them for)."""
+    found = []
+    for entry_id, fields in entries:
+        try:
+            found.append(_decode(stream, topic, entry_id, fields, 1))
+        except INVALID as err:
+            log.warning("skipping a message that is not a valid %s: %s",
+                        topic.model.__name__, err, extra={"stream": stream, "id": entry_id})
+    return found
 
 
 async def _resolve(

@@ -7,6 +7,7 @@ message of it has (audio's `pcm`). Per-channel topics get the channel in their n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -36,17 +37,21 @@ from shared.contracts import (
 ROOT = "clip-live"
 
 C = TypeVar("C", bound=Contract)
+PartCheck = Callable[[C, Mapping[str, bytes]], str | None]
+"""Says what is wrong with a message's binary parts, or None when they are fine."""
 
 
 @dataclass(frozen=True)
 class Topic(Generic[C]):
-    """A kind of stream: its short name, the model it carries, whether it is per channel, and
-    the binary parts each message carries beside its JSON (the bus checks they are there)."""
+    """A kind of stream: its short name, the model it carries, whether it is per channel, the
+    binary parts each message carries beside its JSON (the bus checks they are there), and a
+    check of those parts against the message (the bus buries a message that fails it)."""
 
     name: str
     model: type[C]
     per_channel: bool = True
     parts: tuple[str, ...] = ()
+    check_parts: PartCheck[C] | None = None
 
     def stream(self, channel: str | None = None) -> str:
         """The Redis stream name of this topic (for one channel, when it is per channel)."""
@@ -64,15 +69,41 @@ PCM = "pcm"
 """Audio: signed 16-bit little-endian mono samples, at the chunk's `sample_rate`."""
 JPEG = "jpeg"
 """A picture: one JPEG file's bytes."""
+MAX_CHUNK_S = 10.0
+"""The longest audio chunk we take (ingest sends half seconds)."""
+MAX_JPEG_BYTES = 4 << 20
+"""The largest picture we take (a 1080p frame at high quality is well under 1 MB)."""
+
+
+def check_pcm(chunk: AudioChunk, parts: Mapping[str, bytes]) -> str | None:
+    """Audio must hold as many samples as it says, at a sane rate, for as long as it says:
+    features computed from a chunk that lies about its audio would be wrong, not just empty."""
+    pcm = parts[PCM]
+    if not 8_000 <= chunk.sample_rate <= 96_000:
+        return f"sample rate {chunk.sample_rate} Hz is out of range"
+    if chunk.samples == 0 or len(pcm) != 2 * chunk.samples:
+        return f"{len(pcm)} bytes of PCM for {chunk.samples} samples"
+    seconds = chunk.samples / chunk.sample_rate
+    if seconds > MAX_CHUNK_S or abs(seconds - chunk.dur) > 0.01:
+        return f"{chunk.samples} samples are {seconds:.3f} s, but the chunk says {chunk.dur} s"
+    return None
+
+
+def check_jpeg(frame: Frame, parts: Mapping[str, bytes]) -> str | None:
+    """A picture must look like a JPEG file and be of a sane size."""
+    jpeg = parts[JPEG]
+    if not jpeg.startswith(b"\xff\xd8") or len(jpeg) > MAX_JPEG_BYTES:
+        return f"{len(jpeg)} bytes that are not a JPEG picture of a sane size"
+    return None
 
 # Per channel.
-AUDIO = Topic("audio", AudioChunk, parts=(PCM,))
+AUDIO = Topic("audio", AudioChunk, parts=(PCM,), check_parts=check_pcm)
 SEGMENTS = Topic("segments", Segment)
 GAPS = Topic("gaps", Gap)
 CAPTIONS = Topic("captions", Caption)
 AUDIO_FEATURES = Topic("audio-features", AudioFeatures)
 MOTION = Topic("motion", Motion)
-FRAMES = Topic("frames", Frame, parts=(JPEG,))
+FRAMES = Topic("frames", Frame, parts=(JPEG,), check_parts=check_jpeg)
 SEMANTIC = Topic("semantic", Semantic)
 CHAT = Topic("chat", ChatSecond)
 FACE_FRAMES = Topic("face-frames", FaceFrame)

@@ -6,5 +6,6 @@ from typing import Any
 
 
 def as_text(value: Any) -> str:
-    """`value` as str: bytes are decoded as UTF-8, anything else goes through `str()`."""
-    return value.decode() if isinstance(value, bytes) else str(value)
+    """`value` as str: bytes are decoded as UTF-8 (bytes that are not become U+FFFD, so bad
+    input can never stop a reader), anything else goes through `str()`."""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

@@ -23,6 +23,8 @@ from tests.support import wait_until
 
 CHANNEL = "poisoned"
 POISON = {"data": b'{"channel": "poisoned", "t": "not a number"'}
+NOT_TEXT = {"data": b'\xff\xfe{"channel": \x80}', b"\xc3(": b"\xff"}
+"""Bytes that are not UTF-8, in the data and in a field name: once they broke the burying."""
 
 
 def inputs(channel: str) -> list[tuple[str, str, Topic[Any]]]:
@@ -57,11 +59,12 @@ async def test_a_poison_message_in_every_group_input_is_buried_and_work_goes_on(
              for n in names]
     try:
         await asyncio.sleep(1.0)  # groups are made
-        for _, stream, _ in inputs(CHANNEL):
+        for stream in {stream for _, stream, _ in inputs(CHANNEL)}:
             await redis_client.xadd(stream, POISON)
+            await redis_client.xadd(stream, NOT_TEXT)
 
         async def all_buried() -> bool:
-            return await redis_client.xlen(DEAD_LETTER_STREAM) >= len(inputs(CHANNEL))
+            return await redis_client.xlen(DEAD_LETTER_STREAM) >= 2 * len(inputs(CHANNEL))
 
         await wait_until(all_buried, 30, "every poison message in the dead-letter stream")
         assert not any(t.done() for t in tasks), "a worker stopped"
@@ -69,10 +72,15 @@ async def test_a_poison_message_in_every_group_input_is_buried_and_work_goes_on(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    letters = {d.message.stream: d.message for d in await bus.dead_letters(1000)}
-    for name, stream, topic in inputs(CHANNEL):
-        assert stream in letters, (name, stream)
-        assert f"not a valid {topic.model.__name__}" in letters[stream].error
+    letters: dict[tuple[str, str], list[str]] = {}
+    for letter in await bus.dead_letters(1000):
+        key = (letter.message.stream, letter.message.group)
+        letters.setdefault(key, []).append(letter.message.data)
+        assert "not a valid" in letter.message.error
+    for name, stream, _ in inputs(CHANNEL):
+        buried = letters.get((stream, worker_named(name).group), [])
+        assert len(buried) == 2, (name, stream)
+        assert any("\\xff\\xfe" in data for data in buried), "the bytes are kept"
     assert not handled  # nothing invalid reached a handler
 
 

@@ -48,33 +48,64 @@ async def test_publish_refuses_parts_the_topic_does_not_declare(bus: Bus) -> Non
     assert await bus.redis.exists(AUDIO.stream("alpha"), NOTES.stream()) == 0
 
 
-async def test_a_message_missing_its_pcm_part_goes_to_dead_letters_and_work_goes_on(
+async def test_audio_whose_pcm_does_not_fit_goes_to_dead_letters_and_work_goes_on(
     bus: Bus,
 ) -> None:
-    chunk = AudioChunk(channel="alpha", session="s", t=0.0, dur=0.5, wall=1.0, samples=2)
+    chunk = AudioChunk(channel="alpha", session="s", t=0.0, dur=0.5, wall=1.0, samples=8000)
     stream = AUDIO.stream("alpha")
-    await bus.redis.xadd(stream, {"data": chunk.model_dump_json()})  # no pcm: a writer's bug
+    bad: list[tuple[dict[str, object], str]] = [
+        ({}, "missing its binary part 'pcm'"),  # a writer's bug
+        ({PCM: b"\x01\x02\x03"}, "3 bytes of PCM for 8000 samples"),
+        ({PCM: bytes(8 << 20)}, "8388608 bytes of PCM"),
+        ({PCM: b"\x00\x00" * 8000, "_update": {"dur": 3.0}}, "the chunk says 3.0 s"),
+        ({PCM: b"", "_update": {"samples": 0}}, "0 bytes of PCM for 0 samples"),
+        ({PCM: b"\x00\x00" * 10, "_update": {"samples": 10, "sample_rate": 20}},
+         "sample rate 20 Hz"),
+    ]
+    for parts, _ in bad:
+        update = parts.pop("_update", {})
+        message = chunk.model_copy(update=update)  # type: ignore[arg-type]
+        await bus.redis.xadd(stream, {"data": message.model_dump_json(), **parts})
     await bus.publish(AUDIO, chunk.model_copy(update={"t": 0.5}), channel="alpha",
-                      blobs={PCM: b"\x01\x00\x02\x00"})
-    heard: list[tuple[float, bytes]] = []
+                      blobs={PCM: b"\x01\x00" * 8000})
+    heard: list[tuple[float, int]] = []
     stop = asyncio.Event()
 
     async def handle(delivery: Delivery[AudioChunk]) -> None:
-        heard.append((delivery.message.t, delivery.blobs[PCM]))
+        heard.append((delivery.message.t, len(delivery.blobs[PCM])))
 
     task = asyncio.create_task(bus.consume({stream: AUDIO}, "g", "w", handle, stop))
     await wait_until(lambda: len(heard) == 1)
     stop.set()
     await task
-    assert heard == [(0.5, b"\x01\x00\x02\x00")]
-    [dead] = await bus.dead_letters()
-    assert dead.message.stream == stream
-    assert "not a valid AudioChunk" in dead.message.error
-    assert "missing its binary part 'pcm'" in dead.message.error
+    assert heard == [(0.5, 16000)]
+    dead = await bus.dead_letters()
+    assert [d.message.stream for d in dead] == [stream] * len(bad)
+    for letter, (_, reason) in zip(dead, bad, strict=True):
+        assert "not a valid AudioChunk" in letter.message.error
+        assert reason in letter.message.error
     assert (await bus.redis.xpending(stream, "g"))["pending"] == 0
-    # Readers without a group skip it too, and say why.
+    # Readers without a group skip them too.
     found, _ = await bus.read_streams({stream: (AUDIO, "0")})
     assert [d.message.t for d in found] == [0.5]
+
+
+async def test_plain_reads_skip_what_is_not_a_valid_message(bus: Bus) -> None:
+    for n in range(5):
+        await bus.publish(NOTES, Note(n=n))
+    await bus.redis.xadd(NOTES.stream(), {"data": b"\xff\xfe not json"})
+    assert [d.message.n for d in await bus.read(NOTES)] == [0, 1, 2, 3, 4]
+    newest = await bus.latest(NOTES)
+    assert newest is not None and newest.message.n == 4, "the newest valid one"
+    back = await bus.read_back(NOTES, keep=lambda note: note.n >= 2)
+    assert [d.message.n for d in back] == [4, 3, 2], "newest first, up to the first refused"
+    assert [d.message.n for d in await bus.read_back(NOTES, count=2)] == [4, 3]
+    before = back[1].id  # reading back from a given id, that one included
+    assert [d.message.n for d in await bus.read_back(NOTES, before=before)] == [3, 2, 1, 0]
+    for n in range(5, 120):  # more than one page back
+        await bus.publish(NOTES, Note(n=n))
+    assert [d.message.n for d in await bus.read_back(NOTES, count=110)] == list(
+        range(119, 9, -1))
 
 
 async def test_publish_refuses_the_wrong_model(bus: Bus) -> None:

@@ -20,7 +20,8 @@ from tests.support import wait_until
 
 
 def _chunk(channel: str, t: float) -> AudioChunk:
-    return AudioChunk(channel=channel, session="s", t=t, dur=0.5, wall=1.0 + t, samples=1)
+    return AudioChunk(channel=channel, session="s", t=t, dur=0.0001, wall=1.0 + t, samples=1,
+                      sample_rate=10_000)
 
 
 async def _states(bus: Bus, **states: str) -> None:
