@@ -295,6 +295,18 @@ class Bus:
                 raise
         self._groups.add((stream, group))
 
+    async def group_position(self, stream: str, group: str) -> str | None:
+        """The id of the last entry handed to `group` on `stream`, or None when the stream
+        has no such group (nobody read it before)."""
+        try:
+            groups: Any = await self.redis.xinfo_groups(stream)
+        except ResponseError:  # no such stream
+            return None
+        for found in groups:
+            if as_text(found["name"]) == group:
+                return as_text(found["last-delivered-id"])
+        return None
+
     def forget_group(self, group: str) -> None:
         """Redis lost the group (it restarted without its data, or was emptied): the next
         `ensure_group` makes it again."""

@@ -6,6 +6,11 @@ channel; one recogniser pass runs at a time, in a thread, so the bus keeps being
 Audio that piles up while a pass runs is handed over in one piece the next time. Latency stays
 bounded: chunks more than `asr_max_lag_s` behind the newest audio on the bus are left out, the
 recogniser drops what is still too far behind, and we log what was skipped.
+
+Audio is acknowledged as it arrives, so a worker that dies takes its rolling buffer with it. A
+new owner rebuilds it from the streams first: the audio its group was handed after the channel's
+last final caption is heard again, chunk by chunk, and closed as a final caption (at most
+`CATCH_UP_MAX_S`), so the phrase that was being spoken is not lost.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from services.asr.backends import Engine, load_engine
-from services.asr.chunks import audio_runs, caption
+from services.asr.chunks import audio_runs, caption, pcm_to_float
 from services.asr.streaming import Update
 from shared.bus import Delivery
-from shared.contracts import AudioChunk
+from shared.contracts import AudioChunk, Caption
 from shared.runtime import ServiceContext
 from shared.streams import AUDIO, CAPTIONS, PCM
 
 IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
+CATCH_UP_MAX_S = 30.0  # the most audio a new owner hears again from the last one's buffer
+CAPTIONS_LOOK_BACK = 50  # captions read back to find the last final one
 
 T = TypeVar("T")
 
@@ -57,6 +64,7 @@ class ChannelAsr:
         self.skipped_s = 0.0  # chunks left out before they reached the recogniser
 
     async def run(self) -> None:
+        await self.catch_up()
         # Tied to the service: if the reader fails, the service exits and is started again,
         # rather than waiting for audio that never comes.
         reader = self.ctx.spawn(self.ctx.consume_channel(self.channel, self.on_chunk),
@@ -66,6 +74,43 @@ class ChannelAsr:
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
+
+    async def catch_up(self) -> None:
+        """Hear again what the channel's last owner held in its buffer: the audio our group
+        was handed after the last final caption, in the same session."""
+        bus = self.ctx.bus
+        handed = await bus.group_position(AUDIO.stream(self.channel), self.ctx.worker.group)
+        if handed is None:
+            return
+        back = await bus.read_back(CAPTIONS, channel=self.channel, count=CAPTIONS_LOOK_BACK)
+        final = next((d.message for d in back if d.message.final), None)
+        session = ""
+
+        def unheard(chunk: AudioChunk) -> bool:
+            nonlocal session
+            session = session or chunk.session
+            return chunk.session == session and not _heard(final, chunk)
+
+        found = await bus.read_back(AUDIO, channel=self.channel, before=handed,
+                                    count=round(CATCH_UP_MAX_S / 0.5), keep=unheard)
+        if not found:
+            return
+        batch = [(d.message, d.blobs[PCM]) for d in reversed(found)]
+        chunk = batch[-1][0]
+        self.clock = (chunk.t, chunk.wall)
+        self.session = chunk.session
+        await self.publish(await self.compute(functools.partial(self.hear_again, batch)))
+        self.ctx.log.info("heard again %.1f s of audio the last owner had not finished",
+                          sum(c.dur for c, _ in batch), extra={"channel": self.channel})
+
+    def hear_again(self, batch: list[tuple[AudioChunk, bytes]]) -> list[tuple[str, Update]]:
+        """Feed old audio one chunk at a time (so none of it counts as too far behind), then
+        close the phrase (in a thread)."""
+        out: list[tuple[str, Update]] = []
+        for chunk, pcm in batch:
+            audio = pcm_to_float(pcm, chunk.sample_rate)
+            out += [(chunk.session, u) for u in self.recognizer.accept(chunk.t, audio)]
+        return out + self.flush()
 
     async def on_chunk(self, delivery: Delivery[AudioChunk]) -> None:
         self.inbox.append((delivery.message, delivery.blobs[PCM]))
@@ -145,3 +190,9 @@ class ChannelAsr:
                 "fell behind: skipped %.1f s of audio to stay within %.1f s of live",
                 skipped, self.ctx.settings.asr_max_lag_s, extra={"channel": self.channel},
             )
+
+
+def _heard(final: Caption | None, chunk: AudioChunk) -> bool:
+    """True when a final caption of the chunk's session already covers all of the chunk."""
+    return (final is not None and final.session == chunk.session
+            and chunk.t + chunk.dur <= final.t + final.dur)

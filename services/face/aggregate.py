@@ -128,6 +128,18 @@ class SecondBuffer:
         self._covered_until = until
         return math.floor(until + COVER_SLACK_S)
 
+    def restore(self, frames: list[FrameFaces], closed_before: int) -> None:
+        """Take back the frames a worker that stopped held in open seconds (oldest first, one
+        session). Seconds before `closed_before` were summarised already."""
+        if not frames:
+            return
+        self._session = frames[0].session
+        self._closed_before = max(self._closed_before, closed_before)
+        for frame in frames:
+            second = math.floor(frame.t + 1e-6)
+            if second >= self._closed_before:
+                self._open.setdefault(second, []).append(frame)
+
     def close_all(self) -> list[SecondSummary]:
         """Close every open second now (no frame came for a while). Oldest first."""
         ready = sorted(self._open)

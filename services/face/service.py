@@ -11,8 +11,10 @@ each owned channel's FRAMES stream with the consumer group "face" (see `worker.p
 Seconds are held in memory until closed (see `aggregate.py`): as soon as the segments whose
 frames are all in cover them, else when a frame `face_lateness_s` past a second's end arrives,
 or after `face_idle_close_s` without frames. Frames are
-acknowledged once handled, so if a worker dies, the seconds it still held are lost (the fuser
-marks them missing); the new owner goes on from the next frame.
+acknowledged once handled; a worker that dies takes its open seconds with it, so a new owner
+first rebuilds them from FACE_FRAMES (what was found in every frame handled after the last
+second published), then goes on. A frame handed out again after that (handled, not yet
+acknowledged) is known by its time and not counted twice.
 
 With `face_camera` set, the worker reads that local camera at 2 fps for `face_camera_channel`
 instead, and reads no FRAMES stream. A camera that cannot be opened is logged and tried again.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,6 +45,7 @@ from shared.streams import FACE, FACE_FRAMES, JPEG
 from shared.timing import sleep_unless
 
 CAMERA_RETRY_S = 5.0  # wait before opening a camera again after it failed
+REBUILD_MAX_FRAMES = 120  # frames read back on take-over: a minute at 2 fps
 
 
 class FaceWorker:
@@ -86,11 +90,14 @@ class FaceWorker:
         """Follow one owned channel's frames until stopped or the lease is lost."""
         buffer = SecondBuffer(lateness_s=self.ctx.settings.face_lateness_s)
         last_frame = time.monotonic()
+        rebuilt = await self.rebuild(channel, buffer)
 
         async def handle(delivery: Delivery[Frame]) -> None:
             nonlocal last_frame
             frame = delivery.message
             last_frame = time.monotonic()
+            if (frame.session, frame.t) in rebuilt:
+                return  # the last owner handled it and died before acknowledging it
             try:
                 faces = await self.analyse(delivery.blobs[JPEG])
             except FrameError as err:
@@ -126,6 +133,33 @@ class FaceWorker:
             if buffer.has_open:
                 with contextlib.suppress(*REDIS_DOWN):
                     await self.publish_seconds(channel, buffer.close_all())
+
+    async def rebuild(self, channel: str, buffer: SecondBuffer) -> set[tuple[str, float]]:
+        """Put back into `buffer` the open seconds a last owner held when it stopped: the
+        frames it handled (FACE_FRAMES) after the last second it published (FACE). Returns the
+        (session, t) of every frame read back, so that frames handed out again are skipped."""
+        bus = self.ctx.bus
+        last = await bus.latest(FACE, channel=channel)
+        session = ""
+
+        def not_summarised(found: FaceFrame) -> bool:
+            nonlocal session
+            session = session or found.session
+            if found.session != session:
+                return False
+            return last is None or last.message.session != session or found.t >= last.message.t
+        back = await bus.read_back(FACE_FRAMES, channel=channel, count=REBUILD_MAX_FRAMES,
+                                   keep=not_summarised)
+        frames = [FrameFaces(d.message.session, d.message.t, d.message.wall,
+                             d.message.faces[0].emotions if d.message.faces else None)
+                  for d in reversed(back)]
+        closed = (math.floor(last.message.t) + 1
+                  if last is not None and last.message.session == session else 0)
+        buffer.restore(frames, closed)
+        if buffer.has_open:
+            self.ctx.log.info("took back %d frame(s) of seconds the last owner held open",
+                              len(frames), extra={"channel": channel})
+        return {(f.session, f.t) for f in frames}
 
     async def run_camera(self, device: str, channel: str) -> None:
         """Read the local camera at CAMERA_FPS until stopped; reopen it when it fails."""

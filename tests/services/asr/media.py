@@ -100,13 +100,15 @@ def chunks(pcm: Pcm) -> list[tuple[float, Pcm]]:
 
 
 async def publish_audio(
-    bus: Bus, channel: str, session: str, pcm: Pcm, live: bool, wall0: float | None = None
+    bus: Bus, channel: str, session: str, pcm: Pcm, live: bool, wall0: float | None = None,
+    t0: float = 0.0,
 ) -> float:
-    """Publish the audio as AudioChunks. `live`: each chunk once its half second has passed,
-    like a real capture (chunk k at wall0 + (k+1) x 0.5 s). Returns wall0, the wall time of
-    stream time 0."""
-    wall0 = time.time() if wall0 is None else wall0
-    for t, piece in chunks(pcm):
+    """Publish the audio as AudioChunks, the first at stream time `t0`. `live`: each chunk once
+    its half second has passed, like a real capture (chunk k at wall0 + (k+1) x 0.5 s). Returns
+    wall0, the wall time of stream time 0."""
+    wall0 = time.time() - t0 if wall0 is None else wall0
+    for start, piece in chunks(pcm):
+        t = t0 + start
         dur = len(piece) / RATE
         if live:
             await asyncio.sleep(max(0.0, wall0 + t + dur - time.time()))

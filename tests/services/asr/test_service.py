@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+import time
 
 import numpy as np
 import pytest
 from redis.asyncio import Redis
 
 from services.asr import models
+from services.asr.worker import WORKER
 from services.asr.wer import wer
 from shared.bus import Bus
+from shared.channels import save_state
+from shared.contracts import ChannelState
+from shared.runtime import run_service
 from shared.settings import Settings
+from shared.streams import AUDIO
 from tests.services.asr import media
-from tests.services.asr.support import captions, first_seen, running_asr
+from tests.services.asr.support import captions, first_seen, reading, running_asr
 from tests.support import wait_until
 
 KOREAN = "안녕하세요 여러분 오늘 방송에 오신 것을 환영합니다"
@@ -107,3 +114,44 @@ async def test_vosk_backend_gives_interim_and_final_captions(
     # Times are on the stream clock: the speech starts after the lead-in, ends before the end.
     assert lead_in - 0.3 <= final.words[0].start < final.words[-1].end <= duration
     assert all(w.start <= w.end for w in final.words)
+
+
+@pytest.mark.timeout(180)
+async def test_a_new_owner_hears_again_the_phrase_its_last_owner_died_in(
+    settings: Settings, bus: Bus, redis_client: Redis
+) -> None:
+    """The first owner is handed a whole phrase and dies before it says it as final; the next
+    owner rebuilds the buffer from the stream and says it."""
+    from services.asr import service
+
+    channel = "killed-asr"
+    said = media.SENTENCES[0]
+    pcm = media.speech(said)
+    await save_state(redis_client, ChannelState(channel=channel, session="s1", state="live",
+                                                url="test://asr", wall=time.time()))
+    first = asyncio.create_task(run_service(WORKER, service.main, settings))
+    await wait_until(lambda: reading(redis_client, channel), 60)
+    wall0 = await media.publish_audio(bus, channel, "s1", pcm, live=False)
+    newest = await bus.latest(AUDIO, channel=channel)
+    assert newest is not None
+
+    async def all_handed() -> bool:
+        return await bus.group_position(AUDIO.stream(channel), "asr") == newest.id
+
+    await wait_until(all_handed, 10)
+    first.cancel()  # dies: no stop, no flush
+    await asyncio.gather(first, return_exceptions=True)
+    assert not [c for _, c in await captions(bus, channel) if c.final], "no final yet"
+
+    async with running_asr(settings, redis_client, channel):
+        t_end = len(pcm) / media.RATE
+        await media.publish_audio(bus, channel, "s1", media.silence(2.0), live=False,
+                                  wall0=wall0, t0=round(t_end * 2) / 2)
+
+        async def said_again() -> bool:
+            return any(c.final for _, c in await captions(bus, channel))
+        await wait_until(said_again, 30)
+    finals = [c for _, c in await captions(bus, channel) if c.final]
+    heard = " ".join(c.text for c in finals)
+    assert wer(said, heard) <= 0.5 and "clutch" in heard, heard  # tiny.en on espeak's voice
+    assert all(c.session == "s1" and c.t < t_end for c in finals)

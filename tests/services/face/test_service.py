@@ -130,3 +130,51 @@ async def test_seconds_still_open_go_out_when_the_worker_stops(
     seconds = await face_seconds(bus, "open")
     assert [(s.t, s.present, s.dominant) for s in seconds] == [(0.0, True, "happy"),
                                                               (1.0, True, "happy")]
+
+
+@pytest.mark.timeout(120)
+async def test_a_killed_face_workers_open_seconds_are_rebuilt_by_the_next_owner(
+        settings: Settings, bus: Bus, redis_client: Redis) -> None:
+    """The first worker, a real process, handles the frames of three seconds and is killed
+    while they are still open; the next owner takes them back from what it published."""
+    import signal
+    import subprocess
+
+    from tests.support import PYTHON, child_env
+
+    await register(redis_client, "killed", "s1")
+    picture = jpeg(astronaut())
+
+    async def send(t: float, batch: tuple[float, float] | None = None) -> None:
+        await bus.publish(FRAMES, Frame(
+            channel="killed", session="s1", t=t, dur=0.0, wall=1000 + t, width=512, height=512,
+            batch_start=batch[0] if batch else None, batch_end=batch[1] if batch else None),
+            channel="killed", blobs={"jpeg": picture})
+
+    env = child_env(CLIP_LIVE_REDIS_URL=str(settings.redis_url),
+                    CLIP_LIVE_DATA_DIR=str(settings.data_dir), CLIP_LIVE_READ_BLOCK_MS="100",
+                    CLIP_LIVE_LEASE_TTL_S="1.0", CLIP_LIVE_FACE_IDLE_CLOSE_S="300")
+    first = subprocess.Popen([PYTHON, "-m", "services.face"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for t in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):  # no segment closes them: they stay open
+            await send(t)
+        await wait_until(lambda: _frames_done(bus, "killed", 6), 60, "the first owner")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert await face_seconds(bus, "killed") == [], "every second was still open"
+
+    async with running(settings, face=face_main):
+        for t in (3.0, 3.5, 4.0, 4.5, 5.0):
+            await send(t)
+        await send(5.5, batch=(4.0, 6.0))  # a segment done: every second before 6 closes
+        seconds = await wait_until(lambda: _six(bus), 30, "six face seconds")
+    assert [(s.t, s.present) for s in seconds] == [(float(t), True) for t in range(6)]
+    frames = await face_frames(bus, "killed")
+    assert sorted(f.t for f in frames) == [t / 2 for t in range(12)], "none analysed twice"
+
+
+async def _six(bus: Bus) -> list[FaceSecond]:
+    found = await face_seconds(bus, "killed")
+    return found if len(found) >= 6 else []
