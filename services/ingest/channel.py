@@ -18,7 +18,7 @@ from services.ingest.clock import RetryPolicy, StreamClock
 from services.ingest.connection import Outcome, Plan, connect
 from services.ingest.resume import read_disk, remove_lists
 from services.ingest.ring_buffer import Stored, append_index, delete, to_delete
-from services.ingest.sources import Source, SourceError, classify
+from services.ingest.sources import Source, SourceError, classify, public_source
 from services.ingest.streamlink_open import make_session
 from shared.bus import REDIS_DOWN
 from shared.channels import ACTIVE_STATES, current_state, is_current, save_if_current
@@ -72,8 +72,10 @@ class ChannelTask:
         self.folder.mkdir(parents=True, exist_ok=True)
         await self._resume()
         try:
-            source = classify(self.url, hls_via=self.settings.ingest_hls_via,
-                              segment_s=self.settings.segment_s)
+            hls_via = "streamlink" if self.public_only else self.settings.ingest_hls_via
+            source = classify(self.url, hls_via=hls_via, segment_s=self.settings.segment_s)
+            if self.public_only:
+                source = public_source(source)
         except SourceError as err:
             await self._give_up("failed", f"cannot use {self.url or '(no URL)'}: {err}")
             return

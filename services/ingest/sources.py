@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -97,6 +97,17 @@ def classify(url: str, *, hls_via: str = "streamlink", segment_s: float = 2.0,
     if scheme is None or scheme in STREAMLINK_SCHEMES:
         return Source("streamlink", url, text, input_args=["-i", "pipe:0"])
     raise SourceError(f"{url}: unknown kind of URL ({scheme}://)")
+
+
+def public_source(source: Source) -> Source:
+    """The same source, fit for a URL someone sent over the API: streamlink's requests are
+    checked hop by hop (see `shared.netguard`), but FFmpeg follows HTTP redirects with no
+    check at all, so it may not open HTTP by itself. Raises `SourceError` when it would."""
+    if source.kind == "ffmpeg" and _scheme(source.target) in {"http", "https"}:
+        raise SourceError("FFmpeg would open this web address by itself and follow its "
+                          "redirects unchecked; only streamlink may open web addresses sent "
+                          "over the API")
+    return replace(source, ffmpeg_fallback=False)
 
 
 def ffmpeg_source(url: str, target: str) -> Source:

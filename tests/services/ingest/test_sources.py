@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.ingest.ffmpeg_args import build_args, segment_name
-from services.ingest.sources import SourceError, capture_inputs, classify
+from services.ingest.sources import SourceError, capture_inputs, classify, public_source
 
 
 @pytest.mark.parametrize(("url", "kind", "target"), [
@@ -103,3 +103,22 @@ def test_one_ffmpeg_writes_segments_and_pcm(tmp_path: Path) -> None:
     assert text.endswith("-map 0:a:0 -af aresample=async=1:first_pts=0 -ac 1 -ar 16000 "
                          "-c:a pcm_s16le -f s16le pipe:1")
     assert segment_name(7) == "seg_000007.ts"
+
+
+@pytest.mark.parametrize("url", [
+    "ffmpeg:https://example.com/live.m3u8",
+    "ffmpeg:http://example.com/video.mp4",
+])
+def test_ffmpeg_may_not_open_web_addresses_sent_over_the_api(url: str) -> None:
+    with pytest.raises(SourceError, match="redirects unchecked"):
+        public_source(classify(url))
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/live.m3u8", "https://example.com/some/page", "twitch.tv/somebody",
+    "rtmp://example.com/live/key",
+])
+def test_for_the_api_streamlink_opens_web_addresses_with_no_ffmpeg_fallback(url: str) -> None:
+    source = public_source(classify(url, hls_via="streamlink"))
+    assert source.ffmpeg_fallback is False
+    assert source.kind == ("ffmpeg" if url.startswith("rtmp") else "streamlink")
