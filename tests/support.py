@@ -14,6 +14,18 @@ from typing import TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+DEV_DATA = REPO.parent / "shared" / "data"
+"""The team's real development data, beside the repository (never copied into it)."""
+
+
+def dev_data(*parts: str) -> Path:
+    """A path in the development data; the test is skipped, saying why, when it is absent."""
+    import pytest
+
+    path = DEV_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"development data {path} is not on this machine")
+    return path
 T = TypeVar("T")
 
 

@@ -15,13 +15,19 @@ Nothing here knows about audio, models, Redis or asyncio.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 SENTENCE_END = (".", "?", "!")
+SHORT_FORMS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "vs.", "etc.",
+                         "e.g.", "i.e.", "prof.", "mt.", "no."})
+"""Words that end in a full stop but do not end a sentence."""
 NGRAM_MAX = 5  # Longest run of words we look for when a pass repeats words already committed.
 EARLY_SLACK_S = 0.1  # A new word may start this much before the last committed end.
+CONTEXT_S = 1.0  # A word is trusted once a pass heard this much audio after it.
+SPEECH_SLACK_S = 0.3  # A word may start this much before the voice detector heard speech.
 
 
 @dataclass(frozen=True)
@@ -71,23 +77,32 @@ class Agreement:
         self.committed_end = 0.0  # stream time where the last committed word ends
         self.recent: list[TimedWord] = []  # the last few committed words, to spot repeats
         self.tail: list[TimedWord] = []  # the last pass's words that are not committed yet
+        self.tail_heard_until = math.inf  # where the audio of the last pass ended
 
-    def update(self, hypothesis: Sequence[TimedWord]) -> list[TimedWord]:
-        """Take a new pass's words. Returns the words committed by it (maybe none)."""
+    def update(self, hypothesis: Sequence[TimedWord],
+               heard_until: float = math.inf) -> list[TimedWord]:
+        """Take a new pass's words, from audio that ended at `heard_until`. Returns the words
+        committed by it (maybe none). Both passes must agree on a word, and the earlier one
+        must have heard `CONTEXT_S` of audio after it: a word near the end of a buffer is a
+        guess (a 1 s buffer of "Unless to be" is heard as "I'll last to be" twice)."""
         new = self._fresh(hypothesis)
         agreed = 0
         for mine, before in zip(new, self.tail, strict=False):
-            if norm(mine.text) != norm(before.text):
+            if norm(mine.text) != norm(before.text) or \
+                    before.end > self.tail_heard_until - CONTEXT_S:
                 break
             agreed += 1
         # Keep the newest pass's spelling: it heard more of what followed each word.
         commit, self.tail = new[:agreed], new[agreed:]
+        self.tail_heard_until = heard_until
         self._remember(commit)
         return commit
 
-    def finish(self) -> list[TimedWord]:
-        """The speaker stopped: commit the tail as it is. Returns those words."""
-        commit, self.tail = self.tail, []
+    def finish(self, keep: Callable[[TimedWord], bool] | None = None) -> list[TimedWord]:
+        """The speaker stopped: commit the tail as it is, less the words `keep` turns down
+        (one pass heard them and no second one can agree any more). Returns those words."""
+        commit = [w for w in self.tail if keep is None or keep(w)]
+        self.tail = []
         self._remember(commit)
         return commit
 
@@ -124,7 +139,7 @@ class Phrase:
     def take_sentences(self) -> list[TimedWord]:
         """Take every committed word up to the last one that ends a sentence (maybe none)."""
         for i in range(len(self.words) - 1, -1, -1):
-            if self.words[i].text.endswith(SENTENCE_END):
+            if ends_sentence(self.words[i].text):
                 done, self.words = self.words[: i + 1], self.words[i + 1 :]
                 return done
         return []
@@ -132,6 +147,21 @@ class Phrase:
     def take_all(self) -> list[TimedWord]:
         done, self.words = self.words, []
         return done
+
+
+def ends_sentence(text: str) -> bool:
+    """True for a word that closes a sentence: a full stop, "?" or "!", but not a short form
+    ("Mr.") or an initial ("J."; "I." may end one)."""
+    word = text.strip()
+    if not word.endswith(SENTENCE_END):
+        return False
+    return word.lower() not in SHORT_FORMS and not re.fullmatch(r"[A-HJ-Z]\.", word)
+
+
+def said_in_speech(word: TimedWord, speech: Sequence[tuple[float, float]]) -> bool:
+    """True when the word starts inside a stretch the voice detector heard as speech (not in
+    the padding after it, where Whisper may invent a word like "Okay.")."""
+    return any(s - SPEECH_SLACK_S <= word.start < e for s, e in speech)
 
 
 def trim_point(

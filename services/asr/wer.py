@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from services.asr.streaming import norm
 
+SPOKEN = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "vs": "versus"}
+"""Written short forms, as they are said: "Mr." and "mister" are the same word spoken."""
+
 
 def words_of(text: str) -> list[str]:
-    """Lower-case words without punctuation."""
-    return [w for w in (norm(part) for part in text.split()) if w]
+    """Lower-case words without punctuation; a hyphen parts words ("cold-hearted" is "cold
+    hearted"), and short forms are written out, as common WER scorers do."""
+    words = (norm(part) for part in text.replace("-", " ").split())
+    return [SPOKEN.get(w, w) for w in words if w]
 
 
 def wer(reference: str, hypothesis: str) -> float:

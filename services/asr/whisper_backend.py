@@ -115,4 +115,17 @@ class WhisperBackend:
             ):
                 continue
             words.extend(TimedWord(w.word, float(w.start), float(w.end)) for w in seg.words or [])
-        return words
+        return join_pieces(words)
+
+
+def join_pieces(words: list[TimedWord]) -> list[TimedWord]:
+    """Glue word pieces to the word before them. Whisper starts every new word with a space;
+    a piece without one ("-hearted" after " cold") belongs to the word before it."""
+    out: list[TimedWord] = []
+    for word in words:
+        if out and word.text and not word.text[0].isspace():
+            last = out[-1]
+            out[-1] = TimedWord(last.text + word.text, last.start, word.end)
+        else:
+            out.append(word)
+    return out

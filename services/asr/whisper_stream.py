@@ -4,11 +4,16 @@ How it works, for each piece of audio that comes in:
 
 1. The voice detector hears it. While nobody speaks, the buffer keeps only a short lead-in and
    Whisper does not run at all (no words can be invented over silence, music or noise).
-2. While someone speaks, Whisper hears the whole buffer again about every `step_s` seconds. Words
-   that two passes in a row agree on are committed (`streaming.Agreement`). Each pass publishes an
-   interim update: committed words of the phrase plus the unstable tail.
-3. When a committed word ends a sentence, or the voice stops for `pause_s`, the phrase becomes a
-   final update and the buffer is cut after it.
+2. While someone speaks, Whisper hears the whole buffer again about every `step_s` seconds, with
+   half a second of silence before it (Whisper drops a word that starts at the first sample).
+   Words that two passes in a row agree on, and that the earlier pass heard a second of audio
+   past, are committed (`streaming.Agreement`). Each pass publishes an interim update:
+   committed words of the phrase plus the unstable tail.
+3. When a committed word ends a sentence ("Mr." does not), or the voice stops for `pause_s`, the
+   phrase becomes a final update and the buffer is cut after it. At a pause, words that only
+   one pass heard are kept if they start in speech, not in the padding after it. When a pass
+   finds no word in what the voice detector called speech, that audio is kept for a while, so
+   the next pass hears it again with the words that follow.
 
 Latency stays bounded:
 - a slow pass makes the next one wait longer (`load_factor` x its time, up to `max_step_s`),
@@ -18,6 +23,7 @@ Latency stays bounded:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +37,7 @@ from services.asr.streaming import (
     Update,
     clean,
     in_speech,
+    said_in_speech,
     trim_point,
 )
 from services.asr.vad import SAMPLE_RATE, Audio, StreamingVad
@@ -39,6 +46,12 @@ Transcribe = Callable[[Audio], list[TimedWord]]
 """One recogniser pass: audio in, words out, times from the audio's first sample."""
 
 GAP_SLACK_S = 0.05  # a jump in stream time smaller than this is rounding, not a gap
+HOLD_S = 3.0
+"""Audio kept after a pass found no word in what the voice detector called speech (a quiet or
+short word: "ask not"): the next pass hears it again with the words that follow."""
+LEAD_S = 0.5
+"""Silence put before the buffer for each pass: Whisper tends to drop a word that starts right at
+the first sample (a cut buffer starts just before the next word)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,7 @@ class WhisperStreamer:
         self.agreement = Agreement()
         self.phrase = Phrase()
         self.last_interim = ""
+        self.tried_voice = -math.inf  # voice up to here was heard by a pass that found no word
 
     # ---- The Recognizer interface ------------------------------------------------------------
 
@@ -131,6 +145,7 @@ class WhisperStreamer:
         self.agreement = Agreement()
         self.phrase = Phrase()
         self.last_interim = ""
+        self.tried_voice = -math.inf
         self.vad.reset()
 
     def _decide(self) -> list[Update]:
@@ -139,13 +154,16 @@ class WhisperStreamer:
         if last_voice is None:  # nobody spoke: keep only a lead-in, run nothing
             self._cut(self.end - cfg.preroll_s)
             return []
+        if last_voice <= self.tried_voice:  # only voice a pass found no word in: wait
+            self._cut(self.end - HOLD_S)
+            return []
         if not tracker.talking and self.end - last_voice >= cfg.pause_s:
             return self._finish(run_pass=True)
         if self.end - self.last_pass_end < self.step:
             return []
         out = self._keep_short()
-        hypothesis = self._run(self.end if tracker.talking else last_voice + cfg.pad_s)
-        self.phrase.add(self.agreement.update(hypothesis))
+        upto = self.end if tracker.talking else last_voice + cfg.pad_s
+        self.phrase.add(self.agreement.update(self._run(upto), min(upto, self.end)))
         done = self.phrase.take_sentences()
         if done:
             out.append(self._final(done))
@@ -155,13 +173,14 @@ class WhisperStreamer:
     def _keep_short(self) -> list[Update]:
         """Keep the buffer within the window: close a long phrase early, then cut."""
         cfg = self.config
-        if self.end - self.t0 <= cfg.window_s:
+        window = cfg.window_s - LEAD_S  # each pass hears the lead-in too
+        if self.end - self.t0 <= window:
             return []
         out = []
         words = self.phrase.take_all()
         if words:
             out.append(self._final(words))
-        cut = trim_point(words, self.t0, self.end, cfg.window_s, keep_s=cfg.window_s / 2)
+        cut = trim_point(words, self.t0, self.end, window, keep_s=window / 2)
         self._cut(cut)
         return out
 
@@ -172,11 +191,17 @@ class WhisperStreamer:
         if run_pass and tracker.last_voice is not None and len(self.audio):
             out += self._keep_short()
             last_voice = tracker.last_voice or self.end
-            self.phrase.add(self.agreement.update(self._run(last_voice + cfg.pad_s)))
-        self.phrase.add(self.agreement.finish())
+            upto = last_voice + cfg.pad_s
+            self.phrase.add(self.agreement.update(self._run(upto), min(upto, self.end)))
+        speech = list(tracker.speech)
+        self.phrase.add(self.agreement.finish(lambda w: said_in_speech(w, speech)))
         words = self.phrase.take_all()
         self.last_interim = ""
-        self._cut(self.end - cfg.preroll_s)
+        if words or tracker.last_voice is None:
+            self._cut(self.end - cfg.preroll_s)
+        else:  # voice, but no word found in it: keep it, so the next words are heard with it
+            self.tried_voice = tracker.last_voice
+            self._cut(self.end - HOLD_S)
         return out + ([Update(True, tuple(words))] if words else [])
 
     def _final(self, words: list[TimedWord]) -> Update:
@@ -195,7 +220,9 @@ class WhisperStreamer:
         """One Whisper pass over the buffer up to stream time `upto`; times on the stream clock."""
         n = round((min(upto, self.end) - self.t0) * SAMPLE_RATE)
         started = self.clock()
-        heard = self.transcribe(self.audio[:n]) if n > 0 else []
+        lead = np.zeros(round(LEAD_S * SAMPLE_RATE), dtype=np.float32)
+        heard = [TimedWord(w.text, max(0.0, w.start - LEAD_S), max(0.0, w.end - LEAD_S))
+                 for w in self.transcribe(np.concatenate([lead, self.audio[:n]]))] if n > 0 else []
         took = self.clock() - started
         cfg = self.config
         self.step = min(max(cfg.step_s, cfg.load_factor * took), cfg.max_step_s)

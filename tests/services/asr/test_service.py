@@ -11,8 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from services.asr import models
-from services.asr.worker import WORKER
 from services.asr.wer import wer
+from services.asr.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState

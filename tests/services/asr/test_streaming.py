@@ -11,12 +11,15 @@ from services.asr.streaming import (
     Phrase,
     TimedWord,
     Update,
+    ends_sentence,
     in_speech,
     norm,
+    said_in_speech,
     trim_point,
 )
 from services.asr.vad import WINDOW_S, SpeechTracker
 from services.asr.wer import wer
+from services.asr.whisper_backend import join_pieces
 from shared.contracts import AudioChunk
 
 
@@ -102,6 +105,52 @@ def test_phrase_gives_out_words_up_to_the_last_sentence_end() -> None:
     assert phrase.words == []
 
 
+def test_a_word_near_the_end_of_a_short_buffer_waits_for_a_pass_that_heard_past_it() -> None:
+    """Two passes over the first second both hear "I'll last"; a third with more audio hears
+    "Unless". Words the earlier pass heard too close to its end are not trusted yet."""
+    agree = Agreement()
+    agree.update(words("I'll last to", start=0.3), heard_until=1.0)
+    assert agree.update(words("I'll less to be rather", start=0.3), heard_until=2.5) == []
+    committed = agree.update(words("Unless to be rather cold", start=0.3), heard_until=3.5)
+    assert committed == [], "the passes disagree on the first word"
+    # The last pass heard 1 s past "cold" (ends 2.3 s): all five are sure now.
+    assert texts(agree.update(words("Unless to be rather cold hearted", start=0.3),
+                              heard_until=4.5)) == "Unless to be rather cold"
+
+
+def test_two_passes_that_start_at_other_words_commit_only_what_they_agree_on() -> None:
+    agree = Agreement()
+    agree.update(words("And Mr. John"), heard_until=2.0)
+    assert agree.update(words("Mr. John Dashwood had"), heard_until=3.0) == []
+    assert texts(agree.tail) == "Mr. John Dashwood had"
+
+
+def test_short_forms_and_initials_do_not_end_a_sentence() -> None:
+    for word in ("Mr.", "mrs.", "Dr.", "St.", "e.g.", "J."):
+        assert not ends_sentence(word), word
+    for word in ("Americans.", "not!", "really?", "I."):
+        assert ends_sentence(word), word
+    phrase = Phrase()
+    phrase.add(words("And Mr. John Dashwood had"))
+    assert phrase.take_sentences() == []
+
+
+def test_a_word_only_in_the_padding_after_speech_is_not_made_final() -> None:
+    agree = Agreement()
+    speech = [(0.3, 2.98)]
+    agree.update([*words("himself.", start=2.3, each=0.7),
+                  TimedWord("Okay.", 3.04, 3.24)])
+    finished = agree.finish(lambda w: said_in_speech(w, speech))
+    assert texts(finished) == "himself."
+
+
+def test_word_pieces_join_the_word_before_them() -> None:
+    heard = [TimedWord(" cold", 1.0, 1.3), TimedWord("-hearted", 1.3, 1.8),
+             TimedWord(" and", 1.8, 2.0)]
+    assert [(w.text, w.start, w.end) for w in join_pieces(heard)] == [
+        (" cold-hearted", 1.0, 1.8), (" and", 1.8, 2.0)]
+
+
 def test_trim_point_keeps_a_short_buffer_and_cuts_after_committed_words() -> None:
     done = words("one two three", start=10.0)  # ends at 11.2
     assert trim_point(done, start=10.0, end=15.0, window_s=12, keep_s=6) == 10.0  # short enough
@@ -178,6 +227,11 @@ def test_a_caption_carries_the_words_and_their_stream_times() -> None:
 
 
 # ---- Word error rate -----------------------------------------------------------------------
+
+
+def test_wer_parts_hyphenated_words_and_writes_out_short_forms() -> None:
+    assert wer("unless to be rather cold hearted", "Unless to be rather cold-hearted.") == 0.0
+    assert wer("and mister john dashwood", "And Mr. John Dashwood") == 0.0
 
 
 def test_wer_counts_substitutions_deletions_and_insertions() -> None:
