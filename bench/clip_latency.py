@@ -117,8 +117,9 @@ async def measure(url: str, data_dir: Path, segs: list[tuple[Path, float, float]
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "rec").mkdir()
-        segs = record(folder / "rec")
+        rec = folder / "data" / "buffer" / "bench"  # the clipper reads segments only there
+        rec.mkdir(parents=True)
+        segs = record(rec)
         with EmbeddedRedis(folder / "redis") as server:
             return asyncio.run(measure(server.url, folder / "data", segs))
 

@@ -6,9 +6,10 @@ fast (about 0.1 s for 30 s of video) and leaves no gaps at the joins, since the 
 whole MPEG-TS pieces of one recording.
 
 FFmpeg does not complain about a cut-off `.ts` file: it just makes a shorter clip. So we check
-every segment file first. One bad segment (cut off, not MPEG-TS, or holding data FFmpeg cannot
-copy) never costs the whole clip: it is left out, the rest is joined, and the result says
-which segments were left out and why.
+every segment file first, and first of all that it lies inside the recordings folder (a
+message may name any file). One bad segment (outside, cut off, not MPEG-TS, or holding data
+FFmpeg cannot copy) never costs the whole clip: it is left out, the rest is joined, and the
+result says which segments were left out and why.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import asyncio
 import contextlib
 import json
 import os
+import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from .roots import inside
 
 MAX_LEFT_OUT = 3
 """At most this many segments are left out of one clip for faults FFmpeg finds."""
@@ -65,15 +69,28 @@ class CutResult:
     """Segments left out of the clip, each with the reason."""
 
 
-def check_segment(seg: SegmentFile) -> None:
-    """Make sure a segment file is a whole MPEG-TS file. Raise `CutError` when it is not."""
-    name = f"segment {seg.seq} ({seg.path})"
+def check_segment(seg: SegmentFile, root: Path) -> Path:
+    """Make sure a segment file is a whole MPEG-TS file inside the recordings folder `root`.
+    Returns its real path (links followed), for FFmpeg to read. Raises `CutError` when it is
+    not fit.
+
+    The place is checked first, before the file is even looked at: a message may name any
+    file, and what we say about one outside the recordings (that it is there, its size) must
+    never reach the clip's note.
+    """
+    name = f"segment {seg.seq} ({str(seg.path)[:300]})"
+    real = inside(seg.path, root)
+    if real is None:
+        raise CutError(f"{name} is outside the recordings folder, so it was not read")
     try:
-        size = seg.path.stat().st_size
+        info = real.stat()
     except FileNotFoundError:
         raise CutError(f"{name} is missing: the recording no longer has it") from None
     except OSError as err:
-        raise CutError(f"{name} cannot be read: {err}") from None
+        raise CutError(f"{name} cannot be read: {err.strerror or type(err).__name__}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CutError(f"{name} is not a plain file")
+    size = info.st_size
     if size == 0:
         raise CutError(f"{name} is empty")
     if seg.size and size != seg.size:
@@ -82,13 +99,14 @@ def check_segment(seg: SegmentFile) -> None:
     if size % TS_PACKET:
         raise CutError(f"{name} is {size} bytes, not whole {TS_PACKET}-byte MPEG-TS packets: "
                        "it was cut off")
-    with seg.path.open("rb") as file:
+    with real.open("rb") as file:
         for offset in sorted({0, TS_PACKET, size - TS_PACKET}):
             if offset >= size:
                 continue
             file.seek(offset)
             if file.read(1) != bytes([TS_SYNC]):
                 raise CutError(f"{name} is not MPEG-TS (no sync byte at byte {offset})")
+    return real
 
 
 def concat_input(paths: Sequence[Path]) -> str:
@@ -154,16 +172,16 @@ async def probe(path: Path, timeout_s: float = 30.0) -> Probe:
     return Probe(duration=duration, streams=kinds)
 
 
-async def cut_clip(segments: Sequence[SegmentFile], out: Path, timeout_s: float) -> CutResult:
-    """Join the segments into `out` (an MP4), leaving out any bad one. The file appears only
-    when it is whole."""
+async def cut_clip(segments: Sequence[SegmentFile], out: Path, timeout_s: float, *,
+                   root: Path) -> CutResult:
+    """Join the segments into `out` (an MP4), leaving out any bad one, and any one outside
+    the recordings folder `root`. The file appears only when it is whole."""
     if not segments:
         raise CutError("there are no segments to join")
     usable, dropped = [], []
     for seg in segments:
         try:
-            check_segment(seg)
-            usable.append(seg)
+            usable.append(replace(seg, path=check_segment(seg, root)))
         except CutError as why:
             dropped.append(str(why))
     if not usable:
@@ -176,7 +194,7 @@ async def cut_clip(segments: Sequence[SegmentFile], out: Path, timeout_s: float)
         for _ in range(MAX_LEFT_OUT):  # Find the segment that breaks the join, leave it out.
             if code == 0 or len(usable) < 2:
                 break
-            bad, fault = await _first_bad(usable, errors, out.parent, timeout_s)
+            bad, fault = await _first_bad(usable, errors, out, timeout_s)
             usable.remove(bad)
             dropped.append(f"segment {bad.seq} cannot be copied: {fault}")
             code, errors = await _join(usable, part, timeout_s)
@@ -199,14 +217,14 @@ async def _join(segments: Sequence[SegmentFile], part: Path, timeout_s: float) -
     return code, err
 
 
-async def _first_bad(segments: list[SegmentFile], errors: str, folder: Path,
+async def _first_bad(segments: list[SegmentFile], errors: str, out: Path,
                      timeout_s: float) -> tuple[SegmentFile, str]:
     """The segment at which joining `segments` first fails, and FFmpeg's words. FFmpeg stops
     at the first fault, so if the first n segments join, so do fewer: a binary search over
     how many to join finds it in a few tries. (A bad segment may join on its own and fail
     only after another one, so each is not tried alone.)"""
     good, failing = 0, len(segments)  # joining `failing` segments fails (we just saw it)
-    trial = folder / ".trial.mp4.part"
+    trial = out.with_name(f".{out.stem}.trial{out.suffix}.part")  # named for its clip
     try:
         while failing - good > 1:
             middle = (good + failing) // 2

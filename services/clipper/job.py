@@ -29,6 +29,7 @@ from shared.settings import Settings
 from . import index
 from .cut import CutError, CutResult, SegmentFile, cut_clip
 from .plan import ClipPlan, Piece, Window, make_window, nearest, plan_clip, wall_at
+from .roots import recordings_root
 from .srt import cues_for_clip, to_srt
 from .store import ClipFiles, release_files, reserve_files, save_record, write_sidecar, write_text
 from .thumb import make_thumbnail, thumbnail_at
@@ -184,7 +185,8 @@ class ClipJob:
     async def _cut(self, pieces: tuple[Piece, ...], files: ClipFiles) -> CutResult:
         segments = [SegmentFile(path=Path(p.path), seq=p.seq, size=p.size) for p in pieces]
         try:
-            return await cut_clip(segments, files.video, self.settings.clip_cut_timeout_s)
+            return await cut_clip(segments, files.video, self.settings.clip_cut_timeout_s,
+                                  root=recordings_root(self.settings.data_dir))
         except CutError as err:
             raise JobFailed(str(err)) from None
 

@@ -20,13 +20,16 @@ from shared.streams import CLIP_PROGRESS, CLIPS
 
 from .claim import JobClaim, kept_alive, timings
 from .job import ClipJob, JobFailed, Status
+from .sweep import sweep_clips
 from .worker import WORKER
 
 GROUP = WORKER.group
 
 
 async def main(ctx: ServiceContext) -> None:
-    """Run `clip_workers` job readers until the service is asked to stop."""
+    """Clean what a dead clipper left, then run `clip_workers` job readers until the service
+    is asked to stop."""
+    await clean_up(ctx)
     # A bus of our own that takes one job per read, sharing the service's Redis connection.
     bus = Bus(ctx.bus.redis, ctx.settings.model_copy(update={"read_batch": 1}))
     active: set[str] = set()
@@ -34,6 +37,17 @@ async def main(ctx: ServiceContext) -> None:
                for _ in range(ctx.settings.clip_workers)]
     ctx.log.info("waiting for clip jobs", extra={"workers": len(readers)})
     await asyncio.gather(*(reader.run() for reader in readers))
+
+
+async def clean_up(ctx: ServiceContext) -> None:
+    """Remove the part files and unfinished clips that jobs left when their clipper died
+    (see `sweep.py`), and say how many, once."""
+    swept = await asyncio.to_thread(sweep_clips, ctx.settings.clips_dir)
+    ctx.log.info("start-up cleanup: removed %d file(s) left by clip jobs that died",
+                 len(swept.removed), extra={"removed": len(swept.removed)})
+    if swept.failed:
+        ctx.log.warning("start-up cleanup could not remove %d file(s): %s", len(swept.failed),
+                        "; ".join(swept.failed[:5]))
 
 
 class Clipper:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,23 @@ from shared.streams import CLIP_INDEX_KEY, clip_key
 MAX_SAME_NAME = 1000
 
 
+class ClaimLock:
+    """An open handle on a clip's `.json`, locked (`flock`) while its job makes the clip.
+
+    The lock says "a live job owns these files": the start-up sweep (`sweep.py`) leaves them
+    alone. The system drops the lock by itself when the process dies, even by SIGKILL, so
+    files a dead job left are free to clean."""
+
+    def __init__(self, fd: int | None = None) -> None:
+        self.fd = fd
+
+    def close(self) -> None:
+        """Drop the lock (once; later calls do nothing)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 @dataclass(frozen=True)
 class ClipFiles:
     """The files of one clip: `clip_<stamp>.mp4`, `.srt`, `.json` and its `.jpg` picture."""
@@ -28,6 +46,8 @@ class ClipFiles:
     captions: Path
     metadata: Path
     thumbnail: Path
+    lock: ClaimLock = field(default_factory=ClaimLock, compare=False, repr=False)
+    """Held from `reserve_files` until the sidecar is written or the files are released."""
 
 
 def stamp(wall: float) -> str:
@@ -40,7 +60,7 @@ def reserve_files(data_dir: Path, channel: str, wall: float) -> ClipFiles:
 
     The name is `clip_<UTC stamp>`; if another clip has it, `_2`, `_3`, ... is added. We claim a
     name by creating its `.json` file in one step that fails if the file exists, so two clippers
-    never pick the same name.
+    never pick the same name, and we lock that file until the clip is done (see `ClaimLock`).
     """
     folder = clips_dir(data_dir, channel)
     folder.mkdir(parents=True, exist_ok=True)
@@ -52,18 +72,50 @@ def reserve_files(data_dir: Path, channel: str, wall: float) -> ClipFiles:
                           thumbnail=folder / f"{stem}.jpg")
         if files.video.exists() or files.captions.exists() or files.thumbnail.exists():
             continue
-        try:
-            os.close(os.open(files.metadata, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        except FileExistsError:
-            continue
-        return files
+        lock = _claim(files.metadata)
+        if lock is not None:
+            return replace(files, lock=lock)
     raise FileExistsError(f"more than {MAX_SAME_NAME} clips named {base} in {folder}")
 
 
+def _claim(path: Path) -> ClaimLock | None:
+    """Create `path` (it must not exist yet) and lock it. None when the name is taken, or a
+    start-up sweep holds it (it is about to remove it: we take the next name)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return None
+    lock = ClaimLock(fd)
+    if try_lock(fd) and same_file(fd, path):
+        return lock
+    lock.close()
+    return None
+
+
+def try_lock(fd: int) -> bool:
+    """Lock an open file for us alone, without waiting. False when someone else holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def same_file(fd: int, path: Path) -> bool:
+    """True when the open file `fd` is still the file at `path` (not removed or replaced)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+
+
 def release_files(files: ClipFiles) -> None:
-    """Remove whatever a failed job left of its clip's files."""
+    """Remove whatever a failed job left of its clip's files, then drop its lock."""
     for path in (files.video, files.captions, files.metadata, files.thumbnail):
         path.unlink(missing_ok=True)
+    files.lock.close()
 
 
 def write_text(path: Path, text: str) -> None:
@@ -74,7 +126,10 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_sidecar(files: ClipFiles, sidecar: dict[str, Any]) -> None:
+    """Write the clip's `.json`: the last file of a clip, so the clip is whole and its lock
+    is dropped."""
     write_text(files.metadata, json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    files.lock.close()
 
 
 async def save_record(redis: Redis, clip: Clip, sidecar: dict[str, Any]) -> None:

@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import csv
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.clipper.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState, Clip, ClipProgress, ClipRequest, Segment
+from shared.recording import buffer_dir
 from shared.runtime import ServiceContext, run_service
 from shared.settings import Settings
 from shared.streams import CLIP_PROGRESS, CLIP_REQUESTS, CLIPS, SEGMENTS
@@ -57,6 +59,20 @@ def record(folder: Path, seconds: int = 40) -> list[Recorded]:
             found.append(Recorded(seq, path, float(start), float(end) - float(start),
                                   path.stat().st_size))
     return found
+
+
+def place(recs: Sequence[Recorded], data_dir: Path, channel: str = "recorded",
+          session: str = SESSION) -> list[Recorded]:
+    """Copy the segment files where ingest records them (`<data_dir>/buffer/<channel>/<session>/`),
+    the only place the clipper reads segments from. Returns the copies."""
+    folder = buffer_dir(data_dir, channel, session)
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for rec in recs:
+        copy = folder / rec.path.name
+        shutil.copyfile(rec.path, copy)
+        copies.append(replace(rec, path=copy))
+    return copies
 
 
 def segment_message(rec: Recorded, channel: str, wall0: float, session: str = SESSION,
@@ -135,6 +151,14 @@ def ffprobe(path: Path) -> dict[str, Any]:
     assert done.stderr == "", done.stderr
     data: dict[str, Any] = json.loads(done.stdout)
     return data
+
+
+def video_frames(clip: Clip) -> int:
+    """How many video frames a clip's file holds (ffprobe counts its packets)."""
+    done = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-count_packets",
+                           "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0",
+                           clip.video], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip())
 
 
 def first_video_frame(path: Path) -> dict[str, Any]:

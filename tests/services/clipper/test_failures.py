@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,8 +11,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from services.clipper.roots import recordings_root
 from shared.bus import Bus
-from shared.contracts import Clip
 from shared.settings import Settings
 from shared.streams import DEAD_LETTER_STREAM, SEGMENTS, clip_job_key, pins_key
 from tests.services.clipper.media import (
@@ -25,6 +24,7 @@ from tests.services.clipper.media import (
     running_clipper,
     segment_message,
     set_state,
+    video_frames,
     wait_finished,
 )
 
@@ -41,13 +41,6 @@ async def publish_copies(bus: Bus, channel: str, recorded: list[Recorded], folde
         await bus.publish(SEGMENTS, segment_message(rec, channel, wall0, path=copy),
                           channel=channel)
     return copies
-
-
-def video_frames(clip: Clip) -> int:
-    done = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-count_packets",
-                           "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0",
-                           clip.video], capture_output=True, text=True, check=True)
-    return int(done.stdout.strip())
 
 
 def spoil_audio(path: Path) -> None:
@@ -67,17 +60,18 @@ def spoil_audio(path: Path) -> None:
 
 async def test_one_bad_segment_costs_only_itself_and_unknown_channels_fail_clearly(
     bus: Bus, redis_client: Redis, clip_settings: Settings, recorded: list[Recorded],
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     wall0 = time.time() - 20
-    cut_off = await publish_copies(bus, "cutoff", recorded, tmp_path / "cutoff", wall0)
+    buffer = recordings_root(clip_settings.data_dir)  # the clipper reads segments only here
+    cut_off = await publish_copies(bus, "cutoff", recorded, buffer / "cutoff", wall0)
     with cut_off[6].open("r+b") as file:  # a segment cut off in the middle of a packet
         file.truncate(100_000)
-    garbage = await publish_copies(bus, "garbage", recorded, tmp_path / "garbage", wall0)
+    garbage = await publish_copies(bus, "garbage", recorded, buffer / "garbage", wall0)
     garbage[6].write_bytes(b"\0" * recorded[6].size)  # the right size, but not MPEG-TS
-    gone = await publish_copies(bus, "gone", recorded, tmp_path / "gone", wall0)
+    gone = await publish_copies(bus, "gone", recorded, buffer / "gone", wall0)
     gone[6].unlink()  # the ring buffer lost it
-    noisy = await publish_copies(bus, "noisy", recorded, tmp_path / "noisy", wall0)
+    noisy = await publish_copies(bus, "noisy", recorded, buffer / "noisy", wall0)
     spoil_audio(noisy[6])  # looks whole, but its sound cannot be copied
     for channel in ("cutoff", "garbage", "gone", "noisy", "good"):
         await set_state(bus, channel, "live")
