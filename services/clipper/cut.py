@@ -67,6 +67,8 @@ class CutResult:
     """Unix time when the file was ready."""
     dropped: tuple[str, ...] = ()
     """Segments left out of the clip, each with the reason."""
+    joined: tuple[int, ...] = ()
+    """The numbers of the segments the clip is made of, in order."""
 
 
 def check_segment(seg: SegmentFile, root: Path) -> Path:
@@ -209,7 +211,7 @@ async def cut_clip(segments: Sequence[SegmentFile], out: Path, timeout_s: float,
         part.unlink(missing_ok=True)
     return CutResult(path=out, size=out.stat().st_size, probe=info,
                      seconds=time.monotonic() - started, finished=time.time(),
-                     dropped=tuple(dropped))
+                     dropped=tuple(dropped), joined=tuple(seg.seq for seg in usable))
 
 
 async def _join(segments: Sequence[SegmentFile], part: Path, timeout_s: float) -> tuple[int, str]:

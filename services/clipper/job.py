@@ -28,7 +28,16 @@ from shared.settings import Settings
 
 from . import index
 from .cut import CutError, CutResult, SegmentFile, cut_clip
-from .plan import ClipPlan, Piece, Window, make_window, nearest, plan_clip, wall_at
+from .plan import (
+    ClipClock,
+    ClipPlan,
+    Piece,
+    Window,
+    make_window,
+    nearest,
+    plan_clip,
+    wall_at,
+)
 from .roots import recordings_root
 from .srt import cues_for_clip, to_srt
 from .store import ClipFiles, release_files, reserve_files, save_record, write_sidecar, write_text
@@ -166,7 +175,7 @@ class ClipJob:
             thumb_started = time.monotonic()
             thumbnail, thumb_note = await self._thumbnail(spike, plan, result, files)
             thumb_s = time.monotonic() - thumb_started
-            captions_srt, cue_count = await self._captions(spike, plan)
+            captions_srt, cue_count = await self._captions(spike, plan, result)
             write_text(files.captions, captions_srt)
             clip, sidecar = self._describe(spike, spike_wall, waited, files, result,
                                            thumbnail, thumb_note)
@@ -196,7 +205,8 @@ class ClipJob:
         when that failed: a clip without a picture is still a clip."""
         if "video" not in result.probe.streams:
             return "", ""
-        at = thumbnail_at(spike.t - plan.start, result.probe.duration)
+        at = thumbnail_at(ClipClock.of(plan.pieces, result.joined).at(spike.t),
+                          result.probe.duration)
         try:
             await make_thumbnail(files.video, files.thumbnail, at,
                                  self.settings.clip_cut_timeout_s)
@@ -209,11 +219,12 @@ class ClipJob:
         given = self.request.why or ClipWhy(trigger=self.request.reason or "manual")
         return given.model_copy(update={"t": spike.t})
 
-    async def _captions(self, spike: Spike, plan: ClipPlan) -> tuple[str, int]:
+    async def _captions(self, spike: Spike, plan: ClipPlan,
+                        result: CutResult) -> tuple[str, int]:
         """The clip's SRT text from the channel's final captions, and how many cues it has."""
         since_wall = wall_at(plan.start, spike.ref_t, spike.ref_wall)
         captions = await index.read_captions(self.bus, self.channel, spike.session, since_wall)
-        cues = cues_for_clip(captions, plan.start, plan.end)
+        cues = cues_for_clip(captions, ClipClock.of(plan.pieces, result.joined))
         return to_srt(cues), len(cues)
 
     def _describe(self, spike: Spike, spike_wall: float, waited: Waited, files: ClipFiles,
@@ -225,10 +236,10 @@ class ClipJob:
         notes += [f"left out {why}" for why in result.dropped]
         if thumb_note:
             notes.append(thumb_note)
-        off = result.probe.duration - plan.expected_duration
-        if abs(off) > 1.0:
+        expected = ClipClock.of(plan.pieces, result.joined).duration
+        if abs(result.probe.duration - expected) > 1.0:
             notes.append(f"the clip is {result.probe.duration:.1f} s long, "
-                         f"but its segments add up to {plan.expected_duration:.1f} s")
+                         f"but its segments add up to {expected:.1f} s")
         now = time.time()
         clip = Clip(
             channel=self.channel, clip_id=f"{self.channel}-{files.stem}", job_id=request.job_id,

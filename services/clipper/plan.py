@@ -13,7 +13,7 @@ is here, since nothing more will ever come for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -156,3 +156,42 @@ def nearest(pieces: Iterable[Piece], t: float) -> Piece | None:
         if gap < best_gap:
             best, best_gap = piece, gap
     return best
+
+
+@dataclass(frozen=True)
+class ClipClock:
+    """Stream time to time in the clip file. The file holds only the segments joined: a gap in
+    the recording, or a segment left out, is not in it, so later times move back by it."""
+
+    pieces: tuple[Piece, ...]
+
+    @classmethod
+    def of(cls, pieces: Sequence[Piece], joined: Sequence[int] | None = None) -> ClipClock:
+        """The clock of a clip made of `pieces` (only those numbered in `joined`, if given)."""
+        keep = set(joined) if joined is not None else None
+        return cls(tuple(p for p in pieces if keep is None or p.seq in keep))
+
+    @property
+    def start(self) -> float:
+        return self.pieces[0].t if self.pieces else 0.0
+
+    @property
+    def end(self) -> float:
+        return self.pieces[-1].end if self.pieces else 0.0
+
+    @property
+    def duration(self) -> float:
+        """How long the clip file should be: the joined segments, one after another."""
+        return sum(p.dur for p in self.pieces)
+
+    def at(self, t: float) -> float:
+        """Where stream time `t` is in the clip file. A time in a hole maps to where the next
+        segment starts; times before or after the clip to its start or its end."""
+        elapsed = 0.0
+        for piece in self.pieces:
+            if t < piece.t:
+                return elapsed
+            if t < piece.end:
+                return elapsed + t - piece.t
+            elapsed += piece.dur
+        return elapsed

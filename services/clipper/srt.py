@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from shared.contracts import Caption
 
+from .plan import ClipClock
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -42,17 +44,17 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def cues_for_clip(captions: Iterable[Caption], clip_start: float, clip_end: float) -> list[Cue]:
-    """The final captions that show during the clip, cut to the clip and moved to its clock."""
+def cues_for_clip(captions: Iterable[Caption], clock: ClipClock) -> list[Cue]:
+    """The final captions that show during the clip, cut to the clip and moved to its clock
+    (which leaves out the holes in it)."""
     cues: list[Cue] = []
     for caption in sorted(captions, key=lambda c: (c.t, c.dur)):
         text = clean_text(caption.text)
         if not caption.final or not text:
             continue
-        start = max(caption.t, clip_start) - clip_start
-        end = min(caption.t + caption.dur, clip_end) - clip_start
+        start, end = clock.at(caption.t), clock.at(caption.t + caption.dur)
         if round(end * 1000) <= round(start * 1000):
-            continue  # Outside the clip, or shorter than a millisecond.
+            continue  # Outside the clip, in a hole, or shorter than a millisecond.
         cues.append(Cue(start=start, end=end, text=text))
     return cues
 
@@ -66,6 +68,6 @@ def to_srt(cues: Iterable[Cue]) -> str:
     return "\n".join(blocks)
 
 
-def captions_to_srt(captions: Iterable[Caption], clip_start: float, clip_end: float) -> str:
-    """Final captions during `clip_start .. clip_end` (stream time) as SRT text."""
-    return to_srt(cues_for_clip(captions, clip_start, clip_end))
+def captions_to_srt(captions: Iterable[Caption], clock: ClipClock) -> str:
+    """The final captions during the clip as SRT text."""
+    return to_srt(cues_for_clip(captions, clock))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.clipper.plan import Piece, make_window, nearest, plan_clip, wall_at
+from services.clipper.plan import ClipClock, Piece, make_window, nearest, plan_clip, wall_at
 from services.clipper.srt import captions_to_srt, clean_text, srt_time
 from shared.contracts import Caption
 
@@ -90,7 +90,7 @@ def test_srt_cues_are_final_clipped_to_the_clip_and_on_its_clock() -> None:
         caption(39.0, 3.0, "ends after the clip"),
         caption(50.0, 1.0, "outside"),
         caption(15.0, 1.0, "   "),
-    ], clip_start=10.0, clip_end=40.0)
+    ], ClipClock((Piece(0, 10.0, 30.0, "a.ts"),)))
     assert text == (
         "1\n00:00:00,000 --> 00:00:01,000\nstarts before the clip\n\n"
         "2\n00:00:02,000 --> 00:00:03,500\nwhat a shot\n\n"
@@ -100,8 +100,24 @@ def test_srt_cues_are_final_clipped_to_the_clip_and_on_its_clock() -> None:
 
 
 def test_no_captions_make_an_empty_srt() -> None:
-    assert captions_to_srt([], 0.0, 30.0) == ""
-    assert captions_to_srt([caption(1.0, 1.0, "x", final=False)], 0.0, 30.0) == ""
+    clock = ClipClock((Piece(0, 0.0, 30.0, "a.ts"),))
+    assert captions_to_srt([], clock) == ""
+    assert captions_to_srt([caption(1.0, 1.0, "x", final=False)], clock) == ""
+
+
+def test_a_hole_in_the_clip_moves_later_cues_back_by_it() -> None:
+    """Segments 10-20 and 20-22 were recorded, 22-30 was a gap, 30-40 again; segment 1 was
+    left out of the cut. The file holds 10-20 and 30-40: 20 s."""
+    pieces = (Piece(0, 10.0, 10.0, "a.ts"), Piece(1, 20.0, 2.0, "b.ts"),
+              Piece(2, 30.0, 10.0, "c.ts"))
+    clock = ClipClock.of(pieces, joined=(0, 2))
+    assert clock.duration == 20.0
+    assert [clock.at(t) for t in (5.0, 10.0, 15.0, 21.0, 25.0, 31.0, 45.0)] == [
+        0.0, 0.0, 5.0, 10.0, 10.0, 11.0, 20.0]
+    text = captions_to_srt([caption(18.0, 1.0, "before"), caption(24.0, 2.0, "in the gap"),
+                            caption(32.0, 1.5, "after the gap")], clock)
+    assert text == ("1\n00:00:08,000 --> 00:00:09,000\nbefore\n\n"
+                    "2\n00:00:12,000 --> 00:00:13,500\nafter the gap\n")
 
 
 def test_blank_lines_inside_a_caption_are_removed() -> None:
