@@ -160,6 +160,7 @@ class Bus:
         """Add many messages in one round trip. Returns their stream ids in order (empty
         strings while Redis is away). Waits while the outbox is full."""
         stream = topic.stream(channel)
+        keep_s = self.settings.media_keep_s if topic.by_age else None
         entries = []
         for message, blobs in items:
             if not isinstance(message, topic.model):
@@ -167,7 +168,7 @@ class Bus:
             if sorted(blobs or {}) != sorted(topic.parts):
                 raise ValueError(f"{stream} carries the binary parts {list(topic.parts)}, "
                                  f"not {sorted(blobs or {})}")
-            entries.append((stream, _encode(message, blobs)))
+            entries.append((stream, _encode(message, blobs), keep_s))
         if not entries:
             return []
         return await self.outbox.put(entries)

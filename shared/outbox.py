@@ -36,8 +36,9 @@ PATIENCE_S = 0.5
 WRITE_MAX_ENTRIES = 500
 """The most messages written in one round trip."""
 
-Entry = tuple[str, dict[Any, Any]]
-"""One message: its stream and its fields."""
+Entry = tuple[str, dict[Any, Any], float | None]
+"""One message: its stream, its fields, and how many seconds of messages its stream keeps
+(None: the stream keeps `maxlen` messages)."""
 
 
 @dataclass
@@ -89,7 +90,7 @@ class Outbox:
     async def put(self, entries: Sequence[Entry]) -> list[str]:
         """Queue messages to be written in order. Returns their stream ids once written, or
         empty strings when Redis is away (they stay queued). Waits while the outbox is full."""
-        size = sum(entry_size(fields) for _, fields in entries)
+        size = sum(entry_size(fields) for _, fields, _ in entries)
         while self._queue and self.bytes + size > self.max_bytes:
             if not self._full_said:
                 self._full_said = True
@@ -172,8 +173,12 @@ class Outbox:
 
     async def _write(self, entries: list[Entry]) -> list[Any]:
         async with self._writer().pipeline(transaction=False) as pipe:
-            for stream, fields in entries:
-                pipe.xadd(stream, fields, maxlen=self.maxlen)
+            now_ms = time.time() * 1000
+            for stream, fields, keep_s in entries:
+                if keep_s is None:
+                    pipe.xadd(stream, fields, maxlen=self.maxlen)
+                else:  # Stream ids start with the time they were written, in milliseconds.
+                    pipe.xadd(stream, fields, minid=str(int(now_ms - keep_s * 1000)))
             return list(await pipe.execute(raise_on_error=False))
 
     def _went_away(self, err: BaseException) -> None:

@@ -52,6 +52,9 @@ class Topic(Generic[C]):
     per_channel: bool = True
     parts: tuple[str, ...] = ()
     check_parts: PartCheck[C] | None = None
+    by_age: bool = False
+    """Trimmed by age (`media_keep_s`), not by count: for the big media streams, so Redis holds
+    the same few minutes of them per channel however long the stream runs."""
 
     def stream(self, channel: str | None = None) -> str:
         """The Redis stream name of this topic (for one channel, when it is per channel)."""
@@ -97,13 +100,13 @@ def check_jpeg(frame: Frame, parts: Mapping[str, bytes]) -> str | None:
     return None
 
 # Per channel.
-AUDIO = Topic("audio", AudioChunk, parts=(PCM,), check_parts=check_pcm)
+AUDIO = Topic("audio", AudioChunk, parts=(PCM,), check_parts=check_pcm, by_age=True)
 SEGMENTS = Topic("segments", Segment)
 GAPS = Topic("gaps", Gap)
 CAPTIONS = Topic("captions", Caption)
 AUDIO_FEATURES = Topic("audio-features", AudioFeatures)
 MOTION = Topic("motion", Motion)
-FRAMES = Topic("frames", Frame, parts=(JPEG,), check_parts=check_jpeg)
+FRAMES = Topic("frames", Frame, parts=(JPEG,), check_parts=check_jpeg, by_age=True)
 SEMANTIC = Topic("semantic", Semantic)
 CHAT = Topic("chat", ChatSecond)
 FACE_FRAMES = Topic("face-frames", FaceFrame)

@@ -28,6 +28,11 @@ class CoreSettings(BaseModel):
 
     # The bus.
     stream_maxlen: int = Field(default=10_000, ge=100, description="Most entries kept per stream.")
+    media_keep_s: float = Field(
+        default=300.0, ge=1, le=86_400,
+        description="Seconds of audio and pictures kept in Redis per channel (their streams "
+                    "are trimmed by age, the others by `stream_maxlen`). A worker that is away "
+                    "for longer misses what is older.")
     read_batch: int = Field(default=100, ge=1, le=10_000, description="Entries read at once.")
     read_block_ms: int = Field(
         default=1_000, ge=10, le=60_000, description="Longest wait for new entries, in ms."

@@ -228,3 +228,33 @@ def test_redact_url_hides_the_password() -> None:
     assert redact_url("redis://user:s3cret@host:6379/0") == "redis://user:***@host:6379/0"
     assert redact_url("redis://:s3cret@host:6379") == "redis://:***@host:6379"
     assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+async def test_media_streams_are_trimmed_by_age_and_the_others_by_count(
+    settings: Settings, redis_client: Redis
+) -> None:
+    """A long flood of audio keeps only the last `media_keep_s` seconds in Redis; a stream of
+    small messages is trimmed by count only (here: never, it stays under `stream_maxlen`)."""
+    keep = Bus(redis_client, settings.model_copy(update={"media_keep_s": 1.0,
+                                                          "stream_maxlen": 10_000}))
+    chunk = AudioChunk(channel="flood", session="s", t=0.0, dur=0.5, wall=1.0, samples=8000)
+    pcm = {PCM: bytes(16000)}
+    lengths = []
+    started = asyncio.get_running_loop().time()
+    n = 0
+    while asyncio.get_running_loop().time() - started < 4.0:  # 4 s of flood, 1 s kept
+        await keep.publish_many(AUDIO, [(chunk.model_copy(update={"t": (n + i) * 0.5}), pcm)
+                                        for i in range(20)], channel="flood")
+        await keep.publish_many(NOTES, [(Note(n=n + i), None) for i in range(20)])
+        n += 20
+        lengths.append(await redis_client.xlen(AUDIO.stream("flood")))
+        await asyncio.sleep(0.02)
+    newest, oldest = (await redis_client.xrevrange(AUDIO.stream("flood"), count=1),
+                      await redis_client.xrange(AUDIO.stream("flood"), count=1))
+    span_ms = int(newest[0][0].split(b"-")[0]) - int(oldest[0][0].split(b"-")[0])
+    assert n > 1000, "a real flood"
+    assert span_ms <= 1000 + 600, f"Redis kept {span_ms} ms of audio"
+    rate = n / 4.0
+    assert max(lengths[len(lengths) // 2:]) < 2.5 * rate, "length flat over time, not growing"
+    assert await redis_client.xlen(NOTES.stream()) == n, "trimmed by count only, as before"
+    await keep.close()
