@@ -10,6 +10,7 @@
     clip-live retrain         learn from kept and dropped clips
     clip-live model           list model versions, or go back to one
     clip-live chat-spikes F   find chat spikes in a saved chat log
+    clip-live eval KIND DATA  measure a detector on labelled data (voice, chat)
     clip-live graph           which service writes and which reads each stream
     clip-live health SERVICE  for container health checks
 """
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 COMMANDS = ("run", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
-            "chat-spikes", "graph", "health")
+            "chat-spikes", "eval", "graph", "health")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,9 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     spikes = sub.add_parser("chat-spikes", help="find the chat spikes in a saved chat log",
                             description="Read a TwitchDownloader JSON export, or plain lines "
-                                        "`<unix time> <user>: <message>`, and print each spike "
-                                        "(time, strength) the live detector would find.")
+                                        "`<unix time> <user>: <message>` (the chat service's "
+                                        "own log too), and print each spike the live detector "
+                                        "would find: a sustained burst of chat with its start, "
+                                        "peak, end, estimated moment (start minus "
+                                        "CLIP_LIVE_CHAT_REACTION_LAG_S) and strength. Times "
+                                        "are the log's own: Unix seconds for plain lines, "
+                                        "seconds into the video for JSON.")
     spikes.add_argument("file", type=Path, help="the chat log")
+    spikes.add_argument("--json", action="store_true",
+                        help="print JSON: {file, clock, detection_time, spikes: [{rank, start, "
+                             "peak, end, moment, strength, messages, chatters, duration, "
+                             "offset, features}]}")
+    spikes.add_argument("--top", type=int, metavar="N",
+                        help="only the N strongest spikes, strongest first")
+
+    from launcher.eval.command import add_parser as add_eval
+
+    add_eval(sub)
 
     sub.add_parser("graph", help="show which service writes and which reads each stream",
                    description="Print every stream of the bus, the services that write it and "
@@ -150,6 +166,10 @@ def run_command(argv: list[str]) -> int:
         return 2
     for warning in unknown_variables():
         print(f"clip-live: warning: {warning}", file=sys.stderr)
+    if args.command == "eval":
+        from launcher.eval.command import run_eval
+
+        return run_eval(args, settings)
     if args.command == "run":
         from launcher.run import run
 
@@ -193,7 +213,7 @@ def run_command(argv: list[str]) -> int:
                 return learning.use_model(settings, args.version, sys.stdout)
             return learning.list_models(settings, sys.stdout)
         if args.command == "chat-spikes":
-            return _chat_spikes(settings, args.file)
+            return _chat_spikes(settings, args.file, args.json, args.top)
         if args.command == "health":
             return 0 if asyncio.run(control.healthy_here(settings, args.service)) else 1
     except (control.MeshNotFound, EmbeddedRedisError) as err:
@@ -209,12 +229,19 @@ def clip_live_script(argv: list[str]) -> None:
     main(["run", *argv])
 
 
-def _chat_spikes(settings: Settings, path: Path) -> int:
-    from services.chat.offline import ChatLogError, find_spikes, format_spikes
+def _chat_spikes(settings: Settings, path: Path, as_json: bool, top: int | None) -> int:
+    from services.chat import offline
 
+    if top is not None and top < 1:
+        print("clip-live: --top needs a number of spikes, 1 or more", file=sys.stderr)
+        return 2
     try:
-        print(format_spikes(find_spikes(path, settings), path))
-    except (OSError, ChatLogError) as err:
+        chat = offline.read_chat_log(path)
+        found = offline.detect(chat.entries, offline.DetectorConfig.from_settings(settings))[1]
+    except (OSError, offline.ChatLogError) as err:
         print(f"clip-live: {err}", file=sys.stderr)
         return 1
+    shown = offline.strongest(found, top)
+    print(offline.spikes_json(shown, chat, path) if as_json
+          else offline.format_spikes(shown, chat, path))
     return 0

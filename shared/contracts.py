@@ -104,6 +104,15 @@ class MonitorCommand(ChannelMessage):
     wall: float
 
 
+class ModelTag(Contract):
+    """Which model judged a second: the channel's own or the global one, and its version."""
+
+    scope: Literal["channel", "global"] = Field(
+        description="channel: learned for this channel; global: the one for every channel.")
+    version: str = Field(description="Its folder under data/models, e.g. v0003.")
+    trained_on: str = Field(default="", description="What it learned from, in a few words.")
+
+
 class ClipWhy(Contract):
     """Why a clip was made: the rule that fired and what it saw at the spike."""
 
@@ -114,6 +123,7 @@ class ClipWhy(Contract):
     votes: dict[str, bool] = Field(default_factory=dict, description="The 2-of-3 votes.")
     contributions: dict[str, float] = Field(
         default_factory=dict, description="Each feature's share of the model's log-odds.")
+    model: ModelTag | None = Field(default=None, description="The model that judged it.")
 
 
 class ClipRequest(ChannelMessage):
@@ -236,8 +246,9 @@ class AudioFeatures(Stamped):
 
     loud_db: float = Field(description="RMS level in dBFS, as FFmpeg astats reports it.")
     peak_db: float
-    f0_mean: float = Field(description="Mean pitch over voiced frames, Hz; 0 if none.")
-    f0_var: float = Field(description="Pitch variance over voiced frames, semitones squared.")
+    f0_mean: float | None = Field(description="Mean pitch over voiced frames, Hz; None if none.")
+    f0_var: float | None = Field(
+        description="Pitch variance over voiced frames, semitones squared; None if < 2.")
     voiced_ratio: float = Field(ge=0, le=1)
     f1: float = 0.0
     f2: float = 0.0
@@ -246,6 +257,14 @@ class AudioFeatures(Stamped):
     onset_mean: float
     onset_max: float
     clipped_ratio: float = Field(ge=0, le=1)
+    f0_lo: float | None = Field(default=None, description="10th percentile of voiced pitch, Hz.")
+    f0_hi: float | None = Field(default=None, description="90th percentile of voiced pitch, Hz.")
+    speech_db: float | None = Field(
+        default=None, description="RMS level of the voiced samples only, dBFS; None: no voice.")
+    speech_centroid: float | None = Field(
+        default=None, description="Spectral centroid of the voiced frames, Hz; None: no voice.")
+    tilt_db: float | None = Field(
+        default=None, description="Voiced energy in 1-5 kHz over 50 Hz-1 kHz, dB; None: no voice.")
 
 
 class Motion(Stamped):
@@ -287,9 +306,19 @@ class ChatSecond(Stamped):
     rate_z: float = Field(description="How far above the channel's normal rate (robust score).")
     baseline: float = Field(ge=0, description="The channel's normal messages per second.")
     hype_density: float = Field(ge=0, le=1, description="Share of messages with hype/emotes.")
-    spike: bool
-    strength: float = Field(ge=0)
+    spike: bool = Field(description="Part of a sustained burst of chat (from when it is sure).")
+    strength: float = Field(ge=0, description="That spike's strength so far; 0 outside spikes.")
     suppressed: bool = Field(default=False, description="A raid or gift burst: not a spike.")
+    spike_start: float | None = Field(
+        default=None, description="On spike seconds: stream time the spike's chat began.")
+    moment: float | None = Field(
+        default=None, description="On spike seconds: the estimated stream time of what chat "
+                                  "reacted to (spike_start minus the reaction lag).")
+    moment_from: float | None = Field(
+        default=None, description="On spike seconds: the spike speaks for stream seconds "
+                                  "moment_from..moment_to (its moment less a slack, to its "
+                                  "start). None: the fuser's chat delay before `t`.")
+    moment_to: float | None = None
 
 
 class FaceBox(Contract):
@@ -347,3 +376,4 @@ class Spike(Stamped):
     votes: dict[str, bool] = Field(default_factory=dict)
     trigger: Literal["model", "two_votes", "three_votes"]
     job_id: str = Field(default="", description="The clip job it asked for ('' if merged).")
+    model: ModelTag | None = Field(default=None, description="The model that judged it.")

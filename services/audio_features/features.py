@@ -6,8 +6,10 @@ so it is easy to test with made-up signals whose answers we already know.
 
 Input is mono audio at 16 kHz (other rates work too), either float samples
 where 1.0 is full scale, or int16 samples where 32768 is full scale.
-Every number we return is finite, whatever comes in: silence, clipping,
-noise, a single sample, or NaN values (NaN and inf are read as 0).
+Every number we return is finite or None, whatever comes in: silence, clipping,
+noise, a single sample, or NaN values (NaN and inf are read as 0). None means
+"there is no voice to measure" (see `voice`): a chunk without a voiced frame
+has no pitch, never a pitch of 0.
 
 Set ``OPENBLAS_NUM_THREADS=1`` in the worker: the LPC root finding uses
 numpy's linear algebra, and spinning BLAS threads waste CPU.
@@ -25,6 +27,8 @@ import numpy.typing as npt
 with warnings.catch_warnings():  # pyworld reads its version through the old pkg_resources.
     warnings.simplefilter("ignore", UserWarning)
     import pyworld  # requirements.txt pins setuptools<81, which still has pkg_resources
+
+from services.audio_features.voice import frame_mask, pitch_stats, speech_measures, voiced_mask
 
 SAMPLE_RATE = 16_000
 SILENCE_DB = -120.0  # quietest level we report, instead of -inf
@@ -51,19 +55,25 @@ class AudioFeatures:
 
     loud_db: RMS level in dBFS, like FFmpeg astats "RMS level dB" (-120 for silence).
     peak_db: loudest single sample in dBFS (-120 for silence).
-    f0_mean: average pitch in Hz over voiced frames (0.0 when nothing is voiced).
-    f0_var: how much the pitch moves: variance in semitones squared (0.0 if < 2 voiced frames).
-    voiced_ratio: share of 5 ms frames with a pitch, 0..1.
+    f0_mean: average pitch in Hz over voiced frames (None when nothing is voiced).
+    f0_var: how much the pitch moves: variance in semitones squared (None if < 2 voiced frames).
+    voiced_ratio: share of 5 ms frames with a voice (a pitch that passes the periodicity
+        check), 0..1.
     f1, f2, f3: first three formants in Hz from LPC on voiced frames (0.0 when not found).
     spectral_centroid: "brightness" in Hz, the loudness-weighted mean of librosa's centroid.
     onset_mean, onset_max: mean and max of librosa's onset strength envelope.
     clipped_ratio: share of samples stuck at full scale, 0..1.
+    f0_lo, f0_hi: 10th and 90th percentile of the voiced pitch, Hz (None if < 2 voiced frames).
+    speech_db: RMS level of the voiced samples only, dBFS (None without a voice).
+    speech_centroid: brightness of the voiced frames, Hz (None without a voice).
+    tilt_db: energy in 1-5 kHz over energy in 50 Hz-1 kHz of the voiced frames, dB (None
+        without a voice). Louder, more excited speech has a flatter tilt (a higher number).
     """
 
     loud_db: float
     peak_db: float
-    f0_mean: float
-    f0_var: float
+    f0_mean: float | None
+    f0_var: float | None
     voiced_ratio: float
     f1: float
     f2: float
@@ -72,6 +82,11 @@ class AudioFeatures:
     onset_mean: float
     onset_max: float
     clipped_ratio: float
+    f0_lo: float | None = None
+    f0_hi: float | None = None
+    speech_db: float | None = None
+    speech_centroid: float | None = None
+    tilt_db: float | None = None
 
 
 def to_float(samples: npt.ArrayLike) -> FloatArray:
@@ -182,10 +197,16 @@ def formants(x: FloatArray, voiced_times: FloatArray,
     return f1, f2, f3
 
 
-def spectral_centroid(x: FloatArray, sr: int = SAMPLE_RATE) -> float:
+def spectrogram(x: FloatArray) -> FloatArray:
+    """Magnitude spectrogram (bins x frames): 32 ms windows every 10 ms. Made once per chunk
+    and shared by brightness, tilt and onsets."""
+    return np.asarray(np.abs(librosa.stft(_pad(x), n_fft=N_FFT, hop_length=HOP)),
+                      dtype=np.float64)
+
+
+def spectral_centroid(spec: FloatArray, sr: int = SAMPLE_RATE) -> float:
     """Brightness in Hz: librosa's per-frame spectral centroid, averaged with
     each frame weighted by its loudness so silent frames do not pull it to 0."""
-    spec = np.abs(librosa.stft(_pad(x), n_fft=N_FFT, hop_length=HOP))
     weights = spec.sum(axis=0)
     total = float(weights.sum())
     if not np.isfinite(total) or total <= 0.0:
@@ -202,10 +223,18 @@ def onset_envelope(samples: npt.ArrayLike, sr: int = SAMPLE_RATE) -> tuple[Float
     a peak at its time. Uses librosa's onset_strength on a 40-band mel
     spectrogram (32 ms windows, 10 ms hop).
     """
-    x = _pad(to_float(samples))
+    return onsets_from(spectrogram(to_float(samples)), sr)
+
+
+def onsets_from(spec: FloatArray, sr: int = SAMPLE_RATE) -> tuple[FloatArray, FloatArray]:
+    """`onset_envelope`, from a magnitude spectrogram made by `spectrogram`: the same
+    40-band log-mel spectrogram that librosa would make from the samples."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        env = librosa.onset.onset_strength(y=x, sr=sr, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
+        mel = librosa.feature.melspectrogram(S=np.square(spec), sr=sr, n_fft=N_FFT,
+                                             n_mels=N_MELS)
+        env = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sr, n_fft=N_FFT,
+                                           hop_length=HOP)
     env = np.nan_to_num(np.asarray(env, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     times = librosa.times_like(env, sr=sr, hop_length=HOP).astype(np.float64)
     return times, env
@@ -216,28 +245,36 @@ def extract(samples: npt.ArrayLike, sr: int = SAMPLE_RATE) -> AudioFeatures:
     x = to_float(samples)
     loud_db, peak_db, clipped = levels(x)
     if x.size == 0:
-        return AudioFeatures(loud_db, peak_db, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, clipped)
+        return AudioFeatures(loud_db, peak_db, None, None, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                             clipped)
     times, f0 = pitch_track(x, sr)
-    voiced = f0 > 0.0
-    f0_mean = float(np.mean(f0[voiced])) if voiced.any() else 0.0
-    semitones = 12.0 * np.log2(f0[voiced] / 100.0)
-    f0_var = float(np.var(semitones)) if semitones.size >= 2 else 0.0
+    voiced = voiced_mask(x, times, f0, sr)
+    pitch = pitch_stats(f0[voiced])
     voiced_ratio = float(np.mean(voiced)) if voiced.size else 0.0
     f1, f2, f3 = formants(x, times[voiced], sr)
-    _, env = onset_envelope(x, sr)
+    spec = spectrogram(x)
+    _, env = onsets_from(spec, sr)
+    frame_step = FRAME_PERIOD_MS / 1000.0 * sr  # samples between pitch frames
+    speech = speech_measures(x, frame_mask(x.size, voiced, frame_step), np.square(spec),
+                             frame_mask(spec.shape[1], voiced, frame_step / HOP), sr)
     return AudioFeatures(
         loud_db=loud_db,
         peak_db=peak_db,
-        f0_mean=_finite(f0_mean),
-        f0_var=_finite(f0_var),
+        f0_mean=_maybe(pitch.mean_hz),
+        f0_var=_maybe(pitch.var_st2),
         voiced_ratio=_finite(voiced_ratio),
         f1=_finite(f1),
         f2=_finite(f2),
         f3=_finite(f3),
-        spectral_centroid=_finite(spectral_centroid(x, sr)),
+        spectral_centroid=_finite(spectral_centroid(spec, sr)),
         onset_mean=_finite(float(np.mean(env)) if env.size else 0.0),
         onset_max=_finite(float(np.max(env)) if env.size else 0.0),
         clipped_ratio=_finite(clipped),
+        f0_lo=_maybe(pitch.lo_hz),
+        f0_hi=_maybe(pitch.hi_hz),
+        speech_db=_maybe(speech.level_db),
+        speech_centroid=_maybe(speech.centroid_hz),
+        tilt_db=_maybe(speech.tilt_db),
     )
 
 
@@ -262,3 +299,8 @@ def _pad(x: FloatArray) -> FloatArray:
 def _finite(value: float) -> float:
     """Belt and braces: any NaN or inf that slipped through becomes 0.0."""
     return float(value) if np.isfinite(value) else 0.0
+
+
+def _maybe(value: float | None) -> float | None:
+    """Like `_finite`, for a number that may be absent: NaN or inf becomes None."""
+    return float(value) if value is not None and np.isfinite(value) else None

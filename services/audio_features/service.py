@@ -25,7 +25,9 @@ def features_message(chunk: AudioChunk, pcm: bytes) -> AudioFeatures:
         loud_db=found.loud_db, peak_db=found.peak_db, f0_mean=found.f0_mean,
         f0_var=found.f0_var, voiced_ratio=found.voiced_ratio, f1=found.f1, f2=found.f2,
         f3=found.f3, centroid=found.spectral_centroid, onset_mean=found.onset_mean,
-        onset_max=found.onset_max, clipped_ratio=found.clipped_ratio,
+        onset_max=found.onset_max, clipped_ratio=found.clipped_ratio, f0_lo=found.f0_lo,
+        f0_hi=found.f0_hi, speech_db=found.speech_db, speech_centroid=found.speech_centroid,
+        tilt_db=found.tilt_db,
     )
 
 

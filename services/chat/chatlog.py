@@ -9,9 +9,8 @@ flooded for reasons that are not the stream. A `/me` message is written as `/me 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from shared.contracts import check_channel
 
@@ -21,8 +20,7 @@ _MESSAGE = re.compile(r"^(\d+(?:\.\d+)?) ([^\s:]+): ?(.*)$")
 _NOTICE = re.compile(r"^(\d+(?:\.\d+)?) \* ([a-z0-9_-]+) (\S*)\s*$")
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One line of a chat log: a message, or a notice when `notice` names its kind."""
 
     ts: float
@@ -51,12 +49,12 @@ def notice_line(notice: ChatNotice) -> str:
 def parse_log_line(line: str) -> LogEntry | None:
     """One line of the plain log, or None when it is not one."""
     text = line.rstrip("\r\n")
-    notice = _NOTICE.match(text)
+    notice = _NOTICE.match(text) if " * " in text else None
     if notice:
-        return LogEntry(ts=float(notice[1]), user=notice[3], notice=notice[2])
+        return LogEntry(float(notice[1]), notice[3], "", notice[2])
     message = _MESSAGE.match(text)
     if message:
-        return LogEntry(ts=float(message[1]), user=message[2], text=message[3])
+        return LogEntry(float(message[1]), message[2], message[3])
     return None
 
 

@@ -1,130 +1,149 @@
-"""Chat spikes: per-second buckets, the channel's own normal rate, and the spike rule.
+"""The chat detector: messages in, one judged second at a time out, and the spikes it found.
 
 Pure code, driven only by message times (Twitch's `tmi-sent-ts` live, the log's times offline),
-never by when a line arrived. So a log replayed fast gives the same answer as one read live.
+never by when a line arrived. So a log replayed fast gives the same answer as one read live,
+and the live chat service and `clip-live chat-spikes` share this one detector.
 
-- Each second gets a bucket: messages, unique chatters, hype messages.
-- The rate is the mean messages per second over the last `rate_window_s` seconds.
-- The baseline is the median of that rate over the last `baseline_s` seconds; its spread is the
-  MAD (median absolute deviation), with a floor from Poisson noise, so that a channel with one
-  message now and then does not get a spread of zero.
-- A second is a spike when the rate is both far above normal (robust z >= `spike_z`) and at
-  least `min_lift` messages per second above it: a quiet channel's three messages are not a
-  spike, and neither is a busy channel's normal wobble.
-- A raid or a burst of gift subs floods chat for reasons that are not the stream: seconds within
-  `suppress_s` after one are marked suppressed, are never spikes, and stay out of the baseline.
+Each message is read for its cues (`reactions`) and counted in its second:
+- a message is worth 1. A reaction is worth more: 1.5 for a repeat (its folded text was
+  written by someone else in the last `REPEAT_S` seconds: "7777", a copy-paste) or a short
+  message ("?", "W"), 2 for an emote, laughter or hype. Asking for a clip adds `CLIP_WEIGHT`;
+- one person counts at most once every `USER_GAP_S` seconds, so one spammer is not a crowd.
+The closed seconds go to the spike rule (`spikes`), which knows the channel's normal.
+
+A raid or a burst of gift subs floods chat for reasons that are not the stream: seconds within
+`suppress_s` after one are marked suppressed, are never part of a spike, and stay out of the
+normal.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shared.settings import Settings
 
-HYPE_WORDS = frozenset({
-    "pog", "pogchamp", "pogu", "poggers", "pogslide", "kekw", "lul", "lulw", "omegalul",
-    "kreygasm", "letsgo", "ww", "www",
-})
-"""Words that mean "that was great" (compared in lower case)."""
+from .reactions import READINGS, is_hype, read
+from .spikes import Counts, Spike, SpikeConfig, SpikeRule
 
-EXACT_HYPE_WORDS = frozenset({"W"})
-"""Hype words that count only in this exact case ("w" alone is often a typo)."""
+REPEAT_S = 20
+"""A message repeats another when the same folded text came this recently from someone else."""
+USER_GAP_S = 2
+"""One person's messages count at most once per this many seconds."""
+REPEAT_WEIGHT = 0.5
+"""Extra weight of a message that repeats what others just wrote, or is short."""
+SHORT_CHARS = 3
+"""A message this short once folded ("?", "87", "W", "7777") is short: reactions are."""
+CHEER_WEIGHT = 1.0
+"""Extra weight of a message with an emote, laughter or hype (instead of the repeat weight)."""
+CLIP_WEIGHT = 2.0
+"""Extra weight of a message that asks for a clip."""
+FORGET_EVERY_S = 600
+"""How often the memory of people and messages is trimmed."""
 
-EPISODE_GAP_S = 5
-"""Spike seconds closer than this belong to one spike."""
-
-MAD_TO_SIGMA = 1.4826
-"""Turns a MAD into a standard deviation for normal data."""
-
-
-def is_hype(text: str, emotes: int = 0) -> bool:
-    """True for a hyped message: a hype word or emote, "!!!", shouting, or emote spam."""
-    if "!!!" in text or emotes >= 3:
-        return True
-    for word in text.split():
-        core = word.strip(".,!?:;\"'()[]")
-        if core in EXACT_HYPE_WORDS or core.lower() in HYPE_WORDS:
-            return True
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+__all__ = ["ChatDetector", "DetectorConfig", "SecondStats", "ServerClock", "Spike", "is_hype"]
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """The knobs of the spike rule (see the `chat_*` settings)."""
+    """The detector's settings (see the `chat_*` settings)."""
 
-    rate_window_s: int = 3
-    baseline_s: float = 300.0
-    warmup_s: float = 30.0
-    spike_z: float = 5.0
-    min_lift: float = 2.0
+    spikes: SpikeConfig = field(default_factory=SpikeConfig)
     suppress_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DetectorConfig:
-        return cls(rate_window_s=settings.chat_rate_window_s, baseline_s=settings.chat_baseline_s,
-                   warmup_s=settings.chat_warmup_s, spike_z=settings.chat_spike_z,
-                   min_lift=settings.chat_spike_min_lift, suppress_s=settings.chat_suppress_s)
+        return cls(SpikeConfig(
+            window_s=settings.chat_window_s, baseline_s=settings.chat_baseline_s,
+            warmup_s=settings.chat_warmup_s, spike_z=settings.chat_spike_z,
+            min_active_s=settings.chat_spike_min_s, min_messages=settings.chat_spike_messages,
+            min_chatters=settings.chat_spike_chatters,
+            reaction_lag_s=settings.chat_reaction_lag_s,
+        ), suppress_s=settings.chat_suppress_s)
 
 
-@dataclass(frozen=True)
-class SecondStats:
+class SecondStats(NamedTuple):
     """What one second of chat was like. `second` is its start, in the messages' clock."""
 
     second: int
     messages: int
     chatters: int
-    rate: float
-    baseline: float
-    rate_z: float
-    hype_density: float
-    spike: bool
-    strength: float
+    rate: float  # messages per second over the rule's window
+    baseline: float  # the channel's normal messages per second
+    rate_z: float  # how far above normal the window's chat is, in spreads
+    hype_density: float  # share of this second's messages that are reactions
+    spike: bool  # part of a spike that is sure (from the second it became sure)
+    strength: float  # that spike's strength so far; 0 outside spikes
     suppressed: bool
-
-
-@dataclass
-class _Bucket:
-    messages: int = 0
-    hype: int = 0
-    users: set[str] = field(default_factory=set)
+    spike_start: int | None = None  # the spike's first second
+    moment: float | None = None  # the estimated moment it reacts to (start minus the lag)
 
 
 class ChatDetector:
-    """Feed it messages and notices; `close_until` hands back finished seconds, in order."""
+    """Feed it messages and notices; `close_until` hands back finished seconds, in order, and
+    `spikes` the spikes that have ended."""
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
+        self.rule = SpikeRule(config.spikes)
         self.late = 0
         """Messages that came after their second was closed (counted in the oldest open one)."""
-        self._open: dict[int, _Bucket] = {}
+        self._open: dict[int, Counts] = {}
         self._next: int | None = None  # the oldest second not closed yet
         self._last_heard: float | None = None
-        self._recent: deque[tuple[int, int]] = deque()  # (second, messages) in the rate window
-        self._history: deque[tuple[int, float]] = deque()  # (second, rate) for the baseline
         self._quiet_from = -math.inf  # the current suppression window
         self._quiet_until = -math.inf
+        self._said: dict[str, tuple[int, str]] = {}  # folded text -> (second, who) last said
+        self._counted: dict[str, int] = {}  # person -> the second they last counted in
+        self._forgot = 0
 
     @property
     def started(self) -> bool:
         return self._next is not None
 
+    @property
+    def spikes(self) -> list[Spike]:
+        """The spikes that have ended, oldest first."""
+        return self.rule.finished
+
     def add_message(self, ts: float, user: str, text: str, emotes: int = 0) -> None:
-        """Count one message sent at `ts` (seconds)."""
+        """Count one message sent at `ts` (seconds). `emotes`: how many emotes Twitch marked
+        in it (0 when unknown; the text is read for emote names anyway)."""
         second = math.floor(ts)
         if self._next is None:
             self._next = second
         if second < self._next:
             self.late += 1
             second = self._next
-        bucket = self._open.setdefault(second, _Bucket())
-        bucket.messages += 1
-        bucket.users.add(user)
-        bucket.hype += is_hype(text, emotes)
-        self._last_heard = ts if self._last_heard is None else max(self._last_heard, ts)
+        counts = self._open.get(second)
+        if counts is None:
+            counts = self._open[second] = Counts(second)
+        counts.messages += 1
+        counts.users.add(user)
+        key, size, emote, cheer, clip = READINGS.get(text) or read(text)
+        said = self._said.get(key)
+        repeat = said is not None and said[1] != user and second - said[0] <= REPEAT_S
+        self._said[key] = (second, user)
+        if emotes:
+            emote = True
+        short = size <= SHORT_CHARS
+        reaction = repeat or emote or cheer or clip or short
+        if reaction:
+            counts.reactions += 1
+            counts.repeats += repeat
+            counts.emotes += emote
+            counts.cheers += cheer
+            counts.clips += clip
+        counts.size += size
+        last = self._counted.get(user)
+        if last is None or second - last >= USER_GAP_S:
+            self._counted[user] = second
+            counts.score += (1.0 + (CHEER_WEIGHT if emote or cheer else REPEAT_WEIGHT)
+                             + CLIP_WEIGHT * clip) if reaction else 1.0
+        if self._last_heard is None or ts > self._last_heard:
+            self._last_heard = ts
 
     def add_notice(self, ts: float, suppresses: bool) -> None:
         """A USERNOTICE at `ts`. Raids and gift bursts start (or stretch) a quiet window."""
@@ -146,7 +165,9 @@ class ChatDetector:
         end = math.floor(ts)
         closed: list[SecondStats] = []
         while self._next < end:
-            closed.append(self._close(self._next, self._open.pop(self._next, None)))
+            second = self._next
+            counts = self._open.pop(second) if second in self._open else Counts(second)
+            closed.append(self._close(counts))
             self._next += 1
         return closed
 
@@ -165,70 +186,32 @@ class ChatDetector:
             self._next = target
         return closed
 
-    def _close(self, second: int, bucket: _Bucket | None) -> SecondStats:
-        cfg = self.config
-        messages = bucket.messages if bucket else 0
-        self._recent.append((second, messages))
-        while self._recent[0][0] <= second - cfg.rate_window_s:
-            self._recent.popleft()
-        rate = sum(m for _, m in self._recent) / cfg.rate_window_s
-        baseline, spread, seen = self._baseline()
-        rate_z = (rate - baseline) / spread if seen else 0.0
+    def finish(self) -> None:
+        """No more chat: a spike still going on ends (and joins `spikes`)."""
+        self.rule.finish()
+
+    def _close(self, counts: Counts) -> SecondStats:
+        second = counts.second
         suppressed = self._quiet_from < second + 1 and second < self._quiet_until
-        spike = (seen >= cfg.warmup_s and not suppressed and rate_z >= cfg.spike_z
-                 and rate - baseline >= cfg.min_lift)
-        hype = bucket.hype / messages if bucket and messages else 0.0
-        if not suppressed:
-            self._history.append((second, rate))
-        while self._history and self._history[0][0] <= second - cfg.baseline_s:
-            self._history.popleft()
+        judged = self.rule.step(counts, suppressed)
+        if second - self._forgot >= FORGET_EVERY_S:
+            self._forget(second)
+        start = judged.spike_start
         return SecondStats(
-            second=second, messages=messages, chatters=len(bucket.users) if bucket else 0,
-            rate=rate, baseline=baseline, rate_z=rate_z, hype_density=hype, spike=spike,
-            strength=max(0.0, rate_z) * (1.0 + hype), suppressed=suppressed,
+            second=second, messages=counts.messages, chatters=len(counts.users),
+            rate=judged.rate, baseline=judged.baseline, rate_z=judged.rate_z,
+            hype_density=counts.reactions / counts.messages if counts.messages else 0.0,
+            spike=start is not None, strength=judged.strength, suppressed=suppressed,
+            spike_start=start,
+            moment=None if start is None else start - self.config.spikes.reaction_lag_s,
         )
 
-    def _baseline(self) -> tuple[float, float, int]:
-        """The normal rate, its spread, and how many seconds it is made of."""
-        rates = sorted(r for _, r in self._history)
-        if not rates:
-            return 0.0, 1.0, 0
-        median = _median(rates)
-        mad = _median(sorted(abs(r - median) for r in rates))
-        window = self.config.rate_window_s
-        poisson = math.sqrt(max(median, 1.0 / window) / window)
-        return median, max(MAD_TO_SIGMA * mad, poisson), len(rates)
-
-
-def _median(ordered: Sequence[float]) -> float:
-    n = len(ordered)
-    mid = n // 2
-    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-@dataclass(frozen=True)
-class Episode:
-    """One spike: its first and last spike second, peak strength, and messages in it."""
-
-    start: int
-    end: int
-    peak: float
-    messages: int
-
-
-def spike_episodes(seconds: Iterable[SecondStats], gap_s: int = EPISODE_GAP_S) -> list[Episode]:
-    """Join spike seconds less than `gap_s` apart into one spike each."""
-    found: list[Episode] = []
-    for s in seconds:
-        if not s.spike:
-            continue
-        last = found[-1] if found else None
-        if last and s.second - last.end < gap_s:
-            found[-1] = Episode(last.start, s.second, max(last.peak, s.strength),
-                                last.messages + s.messages)
-        else:
-            found.append(Episode(s.second, s.second, s.strength, s.messages))
-    return found
+    def _forget(self, second: int) -> None:
+        """Drop people and messages not seen for a while, so memory stays small."""
+        self._forgot = second
+        keep = second - max(REPEAT_S, USER_GAP_S)
+        self._said = {k: v for k, v in self._said.items() if v[0] >= keep}
+        self._counted = {k: v for k, v in self._counted.items() if v >= keep}
 
 
 class ServerClock:

@@ -5,9 +5,11 @@ Two formats are read:
 - a TwitchDownloader JSON export: `{"comments": [{"content_offset_seconds": 12.5,
   "commenter": {"display_name": .., "name": ..}, "message": {"body": .., "fragments": [..],
   "user_notice_params": {"msg_id": ..}}}]}`; times are seconds into the video;
-- the plain log the chat service writes: `<unix time> <user>: <message>` (see `chatlog`).
+- plain lines `<unix time> <user>: <message>`, as the chat service writes them (see `chatlog`)
+  and as many chat dumps come; times are Unix times. A UTF-8 byte-order mark is fine.
 
-The same detector as the live service finds the spikes (see `detector`).
+The same detector as the live service finds the spikes (see `detector`). Spike times are in the
+log's own clock: Unix seconds for a plain log, seconds into the video for a JSON export.
 """
 
 from __future__ import annotations
@@ -16,32 +18,30 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from shared.settings import Settings
 
 from .chatlog import LogEntry, parse_log_line
-from .detector import ChatDetector, DetectorConfig, SecondStats, spike_episodes
+from .detector import ChatDetector, DetectorConfig, SecondStats, Spike
 from .irc import SUPPRESSING_NOTICES
 
 log = logging.getLogger("clip_live.chat.offline")
 
+DETECTION_TIME = "start"
+"""The one time that says where a spike is, for matching it with a marked moment: the first
+second of the burst. `peak`, `end` and `moment` come with it."""
+
+
+BREAK_S = 3600.0
+"""A log with no line for this long has a break (the stream was off, or a line has a wrong
+time): the detector jumps over it instead of counting every silent second."""
+
 
 class ChatLogError(ValueError):
     """The file cannot be read as a chat log. The message says why."""
-
-
-@dataclass(frozen=True)
-class Spike:
-    """One chat spike found in a log."""
-
-    offset: float  # seconds from the log's first whole second (into the video, for JSON)
-    strength: float  # the peak strength (robust z of the rate, raised by hype)
-    messages: int  # messages in the spike's seconds
-    duration: float  # seconds from its first to its last spike second, inclusive
-    wall: float | None = None  # Unix time, for plain logs
 
 
 @dataclass(frozen=True)
@@ -57,36 +57,44 @@ class ChatLog:
 def find_spikes(path: Path, settings: Settings) -> list[Spike]:
     """Read a chat log and return its spikes, oldest first. Raises ChatLogError."""
     chat = read_chat_log(path)
-    seconds = detect(chat.entries, DetectorConfig.from_settings(settings))
-    spikes: list[Spike] = []
-    for ep in spike_episodes(seconds):
-        wall = float(ep.start) if chat.unix_times else None
-        spikes.append(Spike(offset=ep.start - chat.start, strength=ep.peak,
-                            messages=ep.messages, duration=ep.end - ep.start + 1.0, wall=wall))
-    return spikes
+    return detect(chat.entries, DetectorConfig.from_settings(settings))[1]
 
 
-def detect(entries: list[LogEntry], config: DetectorConfig) -> list[SecondStats]:
-    """Run the detector over entries (sorted by time) and return every second."""
+def detect(entries: list[LogEntry], config: DetectorConfig,
+           keep_seconds: bool = False) -> tuple[list[SecondStats], list[Spike]]:
+    """Run the detector over entries (sorted by time). Returns every second (when
+    `keep_seconds`) and the spikes."""
     detector = ChatDetector(config)
     seconds: list[SecondStats] = []
+    edge = -math.inf  # seconds before this are closed already
     for entry in entries:
-        seconds.extend(detector.close_until(entry.ts))
+        if entry.ts >= edge:  # a new second: close the ones before it
+            if entry.ts - edge > BREAK_S:  # a break in the log: missing, not silence
+                closed = detector.skip_to(entry.ts)
+            else:
+                closed = detector.close_until(entry.ts)
+            if keep_seconds:
+                seconds.extend(closed)
+            edge = math.floor(entry.ts) + 1
         if entry.notice:
             detector.add_notice(entry.ts, entry.notice in SUPPRESSING_NOTICES)
         else:
             detector.add_message(entry.ts, entry.user, entry.text, entry.emotes)
     if entries:
-        seconds.extend(detector.close_until(entries[-1].ts + config.rate_window_s + 1))
-    return seconds
+        closed = detector.close_until(entries[-1].ts + 1)
+        if keep_seconds:
+            seconds.extend(closed)
+    detector.finish()
+    return seconds, detector.spikes
 
 
 def read_chat_log(path: Path) -> ChatLog:
     """Read either format; the first character tells which."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")  # -sig: drop a BOM
     except OSError as err:
         raise ChatLogError(f"cannot read {path}: {err.strerror or err}") from None
+    text = text.removeprefix("\ufeff")  # a second BOM, or one after a re-encoding
     if text.lstrip().startswith("{"):
         return _read_json(path, text)
     return _read_plain(path, text)
@@ -96,7 +104,7 @@ def _read_plain(path: Path, text: str) -> ChatLog:
     entries: list[LogEntry] = []
     skipped = 0
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
+        if not line or line[0] == "#" or line.isspace():
             continue
         entry = parse_log_line(line)
         if entry is None:
@@ -163,20 +171,47 @@ def _note_skipped(path: Path, skipped: int) -> None:
         log.warning("%s: skipped %d line(s) that are not chat", path, skipped)
 
 
-def format_spikes(spikes: list[Spike], source: Path | None = None) -> str:
+def strongest(spikes: list[Spike], top: int | None) -> list[Spike]:
+    """The `top` strongest spikes, strongest first (all of them in time order when None)."""
+    if top is None:
+        return spikes
+    return sorted(spikes, key=lambda s: (-s.strength, s.start))[:top]
+
+
+def spikes_json(spikes: list[Spike], chat: ChatLog, source: Path) -> str:
+    """The spikes as JSON: every time in the log's own clock, and the features behind each."""
+    shown = []
+    for rank, spike in enumerate(spikes, 1):
+        item: dict[str, Any] = {"rank": rank, **asdict(spike)}
+        item["duration"] = spike.end - spike.start + 1
+        item["offset"] = spike.start - chat.start
+        shown.append(item)
+    return json.dumps({
+        "file": str(source),
+        "clock": "unix" if chat.unix_times else "video",
+        "detection_time": DETECTION_TIME,
+        "spikes": shown,
+    }, indent=1, ensure_ascii=False)
+
+
+def format_spikes(spikes: list[Spike], chat: ChatLog, source: Path | None = None) -> str:
     """The spikes as a small table, one line each, for people."""
     name = f" in {source}" if source else ""
     if not spikes:
         return f"no chat spikes{name}"
     lines = [f"{len(spikes)} chat spike(s){name}:",
-             f"{'at':>10}  {'strength':>8}  {'messages':>8}  {'length':>6}  when (UTC)"]
+             f"{'at':>9} {'strength':>8} {'messages':>8} {'people':>6} {'length':>6} "
+             f"{'peak':>5} {'moment':>9}  when (UTC)"]
     for s in spikes:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.wall)) if s.wall else "-"
-        lines.append(f"{_clock(s.offset):>10}  {s.strength:8.1f}  {s.messages:8d}  "
-                     f"{s.duration:5.0f}s  {when}")
+        when = (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.start))
+                if chat.unix_times else "-")
+        lines.append(f"{_clock(s.start - chat.start):>9} {s.strength:8.1f} {s.messages:8d} "
+                     f"{s.chatters:6d} {s.end - s.start + 1:5d}s {s.peak - s.start:+4d}s "
+                     f"{_clock(s.moment - chat.start):>9}  {when}")
     return "\n".join(lines)
 
 
 def _clock(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    sign = "-" if seconds < 0 else ""
+    whole = abs(round(seconds))
+    return f"{sign}{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"

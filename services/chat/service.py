@@ -11,8 +11,10 @@ leases: each replica reads the chat of the channels it owns. For each channel:
   stamped with stream time and published on the `CHAT` topic.
 
 Stream time: t = state.t + (wall - state.wall), through ingest's `ChannelState`, held
-steady by `timeline.py`. The fuser deals with chat's delay; here each second is stamped
-when its messages were sent.
+steady by `timeline.py`. Each second is stamped when its messages were sent. A second that is
+part of a spike also carries the spike's start, its estimated moment (the start minus
+`chat_reaction_lag_s`) and the window of stream seconds it speaks for (the moment less
+`chat_moment_slack_s`, to the start), so the fuser credits chat where the moment was.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from shared.streams import CHAT
 
 from .chatlog import ChatRecorder, log_path
 from .client import IrcEndpoint, TwitchIrcClient, cancel_pending
-from .detector import EPISODE_GAP_S, ChatDetector, DetectorConfig, SecondStats, ServerClock
+from .detector import ChatDetector, DetectorConfig, SecondStats, ServerClock
 from .eventsub import EventSubChatClient, EventSubLogin
 from .irc import ChatMessage, ChatNotice, IrcMessage, to_event, twitch_login
 from .timeline import ChatTimeline
@@ -81,7 +83,7 @@ class ChannelChat:
         self.recorder: ChatRecorder | None = None
         self.linked_at: float | None = None  # our time when the channel was joined
         self.done: list[SecondStats] = []  # closed seconds not published yet
-        self.last_spike: int | None = None  # the last spike second, so one spike logs once
+        self.last_spike: int | None = None  # the start of the last spike, so each logs once
         self.clamped = 0  # lines whose sent time was too far from their arrival
 
     async def run(self) -> None:
@@ -194,16 +196,14 @@ class ChannelChat:
             t = self.timeline.t_of(s.second)
             if t < 0:
                 continue  # Before the session began.
-            items.append((ChatSecond(
-                channel=self.channel, session=state.session, t=t, dur=1.0, wall=s.second,
-                messages=s.messages, chatters=s.chatters, rate_z=s.rate_z,
-                baseline=s.baseline, hype_density=s.hype_density, spike=s.spike,
-                strength=s.strength, suppressed=s.suppressed), None))
-            if s.spike:
-                if self.last_spike is None or s.second - self.last_spike >= EPISODE_GAP_S:
-                    self.ctx.log.info("chat spike at t=%.0f (%.1f msgs/s, normal %.1f, z %.1f)",
-                                      t, s.rate, s.baseline, s.rate_z, extra=self.extra)
-                self.last_spike = s.second
+            items.append((self._chat_second(state, s, t), None))
+            if s.spike_start is not None and s.spike_start != self.last_spike:
+                self.last_spike = s.spike_start
+                self.ctx.log.info(
+                    "chat spike from t=%.0f (%.1f msgs/s, normal %.1f, strength %.1f); "
+                    "moment about t=%.0f", self.timeline.t_of(s.spike_start), s.rate,
+                    s.baseline, s.strength, self.timeline.t_of(s.moment or s.spike_start),
+                    extra=self.extra)
         if not items:
             return
         try:
@@ -211,6 +211,20 @@ class ChannelChat:
         except REDIS_DOWN as err:  # Keep them, and try again on the next tick.
             self.ctx.log.warning("cannot publish chat seconds: %s", err, extra=self.extra)
             self.done = batch + self.done
+
+    def _chat_second(self, state: ChannelState, s: SecondStats, t: float) -> ChatSecond:
+        """One closed second as the message the fuser reads, in stream time."""
+        start = moment = earliest = None
+        if s.spike_start is not None and s.moment is not None:
+            start = self.timeline.t_of(s.spike_start)
+            moment = self.timeline.t_of(s.moment)
+            earliest = max(0.0, moment - self.ctx.settings.chat_moment_slack_s)
+        return ChatSecond(
+            channel=self.channel, session=state.session, t=t, dur=1.0, wall=s.second,
+            messages=s.messages, chatters=s.chatters, rate_z=s.rate_z, baseline=s.baseline,
+            hype_density=min(1.0, s.hype_density), spike=s.spike, strength=s.strength,
+            suppressed=s.suppressed, spike_start=start, moment=moment, moment_from=earliest,
+            moment_to=start)
 
     # ---- The channel's session ----------------------------------------------------------------
 

@@ -25,21 +25,25 @@ from services.face.emotion import LABELS, dominant
 
 COVER_SLACK_S = 0.05
 """Segment times are rounded: ends this close count as touching."""
-EXCITED = ("surprise", "happy", "angry", "fear")
-CALM = ("neutral", "sad")
+EXCITEMENT_WEIGHTS = {"happy": 1.0, "surprise": 1.0, "fear": 1.0, "angry": 0.25,
+                      "neutral": -1.0, "sad": -1.0, "disgust": -1.0, "contempt": -1.0}
+"""What each emotion's probability adds to a face's excitement (see `excitement`)."""
 
 
 def excitement(emotions: dict[str, float]) -> float:
     """How excited a face looks, from -1 (calm) to 1 (excited).
 
-    The sum of the probabilities of the aroused emotions (surprise, happy, angry, fear) minus
-    the sum of the calm ones (neutral, sad), clipped to [-1, 1]. Disgust counts for neither.
-    With probabilities that sum to 1 the value already lies in [-1, 1]; the clip guards against
-    models that do not. No emotions (no face) gives 0.
+    Each emotion's probability times its weight in EXCITEMENT_WEIGHTS, summed and clipped to
+    [-1, 1]. Joy, surprise and fear count for; calm (neutral, sad) and disgust and contempt
+    count against, so they never make a face look excited. Anger counts only a quarter: the
+    model calls most disgusted faces angry, so anger alone (at most 0.25) must never reach
+    the vote line, while a shout, read as anger mixed with surprise or fear, still can.
+    With probabilities that sum to 1 the value already lies in [-1, 1]; the clip guards
+    against models that do not. No emotions (no face) gives 0.
     """
     if not emotions:
         return 0.0
-    score = sum(emotions.get(k, 0.0) for k in EXCITED) - sum(emotions.get(k, 0.0) for k in CALM)
+    score = sum(EXCITEMENT_WEIGHTS.get(k, 0.0) * p for k, p in emotions.items())
     return max(-1.0, min(1.0, score))
 
 

@@ -1,4 +1,5 @@
-"""One frame: decode the JPEG, find the faces, read each face's emotion."""
+"""One frame: decode the JPEG, find the faces (detect.py), read each face's emotion (the
+model chosen in backends.py, on a crop made as emotion.py says)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def check_size(picture: Picture) -> None:
 def analyse_picture(bgr: Picture, model: EmotionModel) -> list[FoundFace]:
     """Every face in a BGR picture, largest first, with its emotions."""
     check_size(bgr)
+    boxes = find_faces(bgr)
     gray = to_gray(bgr)
-    boxes = find_faces(gray)
     scores = model.classify(bgr, gray, boxes)
     return [FoundFace(box, s, dominant(s)) for box, s in zip(boxes, scores, strict=True)]

@@ -59,7 +59,7 @@ def deepface_missing() -> str:
 
 
 class DeepFaceEmotions:
-    """DeepFace's emotion model on each face crop (face finding stays with the Haar cascade)."""
+    """DeepFace's emotion model on each face crop (faces are still found by detect.py)."""
 
     name = "deepface"
 

@@ -4,12 +4,15 @@ Pure: no Redis, no asyncio. The service feeds it messages and publishes what `st
 
 Each closed second gets features, the model's probability and the 2-of-3 votes. Some signals
 react late (chat: viewers see the stream seconds behind, then type), so a chat spike at chat
-time `tc` votes for the seconds in `[tc - chat_delay, tc]`, and a chat spike that arrives after
-those seconds closed can still complete a 2-of-3 vote for them.
+time `tc` votes for the seconds it names (its estimated moment, see `signals/chat.py`; else
+`[tc - chat_delay, tc]`), and a chat spike that arrives after those seconds closed can still
+complete a 2-of-3 vote for them. A clip that such a late vote leads starts early enough to
+hold those seconds (a longer pre-roll, as far as the recording on disk still reaches).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +26,8 @@ from services.fuser.signals import FuserSignal
 from shared.contracts import ClipRequest, ClipWhy, EventRow, Spike, Stamped
 
 HISTORY_S = 120
+BUFFER_MARGIN_S = 10.0
+"""A pre-roll never reaches closer than this to the oldest recording still on disk."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class FuserConfig:
     post: float = 20.0
     cooldown: float = 30.0
     warmup: int = 20
+    buffer_s: float = 180.0
+    """How much recording ingest keeps on disk (`retention_s`): a pre-roll reaches no further."""
     votes: VoteRules = field(default_factory=VoteRules)
 
 
@@ -196,19 +203,37 @@ class Decider:
             if newest is None or newest < int(message.t) or signal.vote is None:
                 waiting.append((signal, message))
                 continue
-            reacted_to = [c for c in reversed(self.history)
-                          if message.t - self.config.chat_delay <= c.t <= message.t]
+            first, last = self._late_window(signal, message)
+            reacted_to = [c for c in reversed(self.history) if first <= c.t <= last]
             for closed in reacted_to:
                 if closed.votes.get(signal.vote):
                     break  # That second counted this vote when it closed.
                 closed.votes[signal.vote] = True
                 rule = two_of_three(closed.votes)
                 if rule is not None:
-                    self._trigger(closed, rule, out)
+                    self._trigger(closed, rule, out, reach_back=first)
                     break
         self.unjudged = waiting
 
-    def _trigger(self, closed: Closed, trigger: Trigger, out: Outputs) -> None:
+    def _late_window(self, signal: FuserSignal, message: Stamped) -> tuple[float, float]:
+        """The stream seconds a late vote speaks for: those its message names, else the
+        chat delay before it."""
+        named = signal.late_window(message) if signal.late_window else None
+        if named is not None:
+            return math.floor(named[0]), named[1]
+        return message.t - self.config.chat_delay, message.t
+
+    def _pre_roll(self, t: float, reach_back: float | None) -> float:
+        """The clip's pre-roll: the setting, or longer so the clip starts at `reach_back`,
+        but never past the recording that is still on disk."""
+        pre = self.config.pre
+        if reach_back is None or not self.history:
+            return pre
+        oldest = self.history[-1].t - self.config.buffer_s + BUFFER_MARGIN_S
+        return max(pre, min(t - reach_back, t - oldest))
+
+    def _trigger(self, closed: Closed, trigger: Trigger, out: Outputs,
+                 reach_back: float | None = None) -> None:
         accepted = self.planner.accept(float(closed.t), trigger)
         job_id = self.new_job_id() if accepted else ""
         spike = Spike(
@@ -225,7 +250,8 @@ class Decider:
         if accepted and not quiet:
             out.jobs.append(ClipRequest(
                 channel=self.channel, job_id=job_id, session=closed.session, t=float(closed.t),
-                pre=self.config.pre, post=self.config.post, reason=trigger, wall=self.now(),
+                pre=self._pre_roll(closed.t, reach_back), post=self.config.post, reason=trigger,
+                wall=self.now(),
                 why=why_of(spike),
             ))
 

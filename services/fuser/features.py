@@ -70,9 +70,13 @@ class ChannelNormals:
         self.scorers: dict[str, RobustZ] = {}
 
     def features(self, raw: Values) -> Values:
-        """The model's features for this second, with None where a signal is missing."""
+        """The features of this second (the model's inputs, and the parts some of them are
+        made from), with None where a signal is missing."""
         found: Values = {}
         for feature in signals.features():
+            if feature.combine is not None:
+                found[feature.name] = feature.combine(found)
+                continue
             value = raw.get(feature.raw)
             if feature.normal is not None:
                 scorer = self.scorers.get(feature.name)

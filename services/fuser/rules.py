@@ -17,12 +17,18 @@ Trigger = Literal["model", "two_votes", "three_votes"]
 
 @dataclass(frozen=True)
 class VoteRules:
-    """Where each vote's line is."""
+    """Where each vote's line is, each on the scale of the number it is compared with (the
+    settings `vote_*` set them; see shared/settings/voting.py)."""
 
-    voice_loud_z: float = 2.0
-    voice_pitch_z: float = 1.0
+    voice_arousal: float = 1.5
+    """The voice's arousal: a mean of z-scores against the channel's own speech."""
     voice_hype_words: float = 2.0
+    """Hype words heard in the second: this many vote on their own."""
     voice_sentiment: float = 0.4
+    """VADER's compound mood of the words (-1..1), for one hype word in a glad sentence."""
+    voice_sentiment_words: int = 4
+    """...and that sentence must be at least this many words, so one hype word alone (which
+    VADER scores 0.4-0.6 by itself) never carries the vote."""
     face_excitement: float = 0.4
 
 

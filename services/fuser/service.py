@@ -13,6 +13,7 @@ import logging
 from services.fuser.channel import ChannelRun
 from services.fuser.decider import FuserConfig
 from services.fuser.model import ModelError, ModelStore, prior_in_memory
+from services.fuser.rules import VoteRules
 from shared.runtime import ServiceContext
 from shared.settings import Settings
 from shared.timing import sleep_unless
@@ -25,7 +26,18 @@ def config_from(settings: Settings) -> FuserConfig:
         threshold=settings.fuser_threshold, seconds_in_a_row=settings.fuser_seconds_in_a_row,
         lateness=settings.fuser_lateness_s, chat_delay=settings.fuser_chat_delay_s,
         pre=settings.clip_pre, post=settings.clip_post, cooldown=settings.fuser_cooldown_s,
-        warmup=settings.fuser_warmup_s,
+        warmup=settings.fuser_warmup_s, votes=vote_rules(settings),
+        buffer_s=settings.retention_s,
+    )
+
+
+def vote_rules(settings: Settings) -> VoteRules:
+    """Where each vote's line is, from the `vote_*` settings."""
+    return VoteRules(
+        voice_arousal=settings.vote_voice_arousal, voice_hype_words=settings.vote_hype_words,
+        voice_sentiment=settings.vote_sentiment,
+        voice_sentiment_words=settings.vote_sentiment_words,
+        face_excitement=settings.vote_face_excitement,
     )
 
 

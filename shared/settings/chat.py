@@ -41,23 +41,45 @@ class ChatSettings(BaseModel):
     chat_lateness_s: float = Field(
         default=1.5, ge=0, le=30, description="How long a second of chat waits for late lines."
     )
-    chat_rate_window_s: int = Field(
-        default=3, ge=1, le=60, description="The chat rate is the mean over this many seconds."
+    chat_window_s: int = Field(
+        default=10, ge=2, le=60,
+        description="Chat is weighed over windows this long: against the channel's normal, "
+                    "and to tell a sustained burst from a blip.",
     )
     chat_baseline_s: float = Field(
-        default=300.0, ge=10, description="How much past chat makes the channel's normal rate."
+        default=600.0, ge=60, description="How much past chat makes the channel's normal."
     )
     chat_warmup_s: float = Field(
         default=30.0, ge=1, description="Seconds of chat needed before any spike is called."
     )
     chat_spike_z: float = Field(
-        default=5.0, gt=0, description="A spike needs the rate this far above normal "
-                                       "(robust z: median and MAD of the baseline).",
+        default=10.0, gt=0,
+        description="A chat spike's extra chat over the channel's normal (reactions weigh "
+                    "more) must reach this many spreads of that normal, for a window of the "
+                    "spike's length. Higher: fewer, bigger spikes.",
     )
-    chat_spike_min_lift: float = Field(
-        default=2.0, ge=0,
-        description="A chat spike also needs at least this many more messages per second than "
-                    "normal, so a quiet channel's few messages are not a spike.",
+    chat_spike_min_s: int = Field(
+        default=4, ge=1, le=60,
+        description="A chat spike needs at least this many busy seconds, so a blip is not one.",
+    )
+    chat_spike_messages: int = Field(
+        default=8, ge=1, description="A chat spike needs at least this many messages..."
+    )
+    chat_spike_chatters: int = Field(
+        default=5, ge=1, description="...from at least this many people."
+    )
+    chat_reaction_lag_s: float = Field(
+        default=20.0, ge=0, le=120,
+        description="Chat reacts this long after the moment (viewers watch late, then type): "
+                    "a chat spike's estimated moment is its start minus this. Measured at "
+                    "23-27 s on Twitch VOD chat (Lightor, Han et al. 2019); a little less here, "
+                    "since our recording is itself behind the broadcast as a viewer is.",
+    )
+    chat_moment_slack_s: float = Field(
+        default=5.0, ge=0, le=60,
+        description="A chat spike speaks for the stream seconds from its estimated moment minus "
+                    "this to its start: the fuser credits chat there, and a clip that chat leads "
+                    "starts early enough to hold them.",
     )
     chat_suppress_s: float = Field(
         default=30.0, ge=0, description="After a raid or a gift-sub burst, no spikes this long."

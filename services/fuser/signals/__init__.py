@@ -66,16 +66,17 @@ def by_model(model: type) -> FuserSignal:
 
 
 def features() -> tuple[Feature, ...]:
-    """Every model feature, in order."""
+    """Every feature, in order: the model's inputs and the parts other features are made of."""
     return tuple(f for s in signals() for f in s.features)
 
 
 def feature_names() -> tuple[str, ...]:
-    return tuple(f.name for f in features())
+    """The model's inputs, in order."""
+    return tuple(f.name for f in features() if f.model)
 
 
 def prior_weights() -> dict[str, float]:
-    return {f.name: f.prior for f in features()}
+    return {f.name: f.prior for f in features() if f.model}
 
 
 def topics() -> tuple[Topic[Any], ...]:

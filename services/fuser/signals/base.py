@@ -34,6 +34,12 @@ class Feature:
     raw: str
     prior: float
     normal: Callable[[int], RobustZ] | None = None
+    combine: Callable[[Values], float | None] | None = None
+    """Made from the features listed before it (by name) instead of from a raw number; `raw`
+    and `normal` are then not used."""
+    model: bool = True
+    """An input of the model (and a column of features.csv). False: only a part that another
+    feature is made from; it is still scored and travels in each event row."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class FuserSignal:
       cast it. Several signals may share one vote (words and prosody both make "voice").
     - `late_vote`: for a signal that reacts later, a message that casts the vote by itself for
       the seconds it reacts to, even when it comes after they closed.
+    - `late_window`: the stream seconds (first, last) such a message reacts to, when it names
+      them (a chat spike's estimated moment); None: the `chat_delay` seconds before it. A clip
+      that the vote leads starts early enough to hold them.
     """
 
     name: str
@@ -64,6 +73,7 @@ class FuserSignal:
     vote: str | None = None
     votes: Callable[[Values, Values, VoteRules], bool] | None = None
     late_vote: Callable[[Any], bool] | None = None
+    late_window: Callable[[Any], tuple[float, float] | None] | None = None
     lateness_s: float | None = None
     """How far behind the newest signal it may run before a second closes without it (None:
     the `fuser_lateness_s` setting). A signal made in batches (video frames come per segment)

@@ -16,20 +16,23 @@ from .base import Feature, FuserSignal, Values
 
 def summarize(words: Sequence[Semantic]) -> Values:
     if not words:
-        return {"sentiment": None, "hype_words": None, "excited_margin": None}
+        return {"sentiment": None, "hype_words": None, "excited_margin": None, "words": None}
     return {
         "sentiment": sum(w.sentiment for w in words) / len(words),
         "hype_words": float(sum(len(w.hype_words) for w in words)),
         "excited_margin": max(w.excited_margin for w in words),
+        "words": float(sum(len(w.text.split()) for w in words)),
     }
 
 
 def votes(raw: Values, features: Values, rules: VoteRules) -> bool:
-    """Excited words: several hype words, or one in a glad sentence."""
-    hype, mood = features.get("hype_words"), features.get("sentiment_z")
+    """Excited words: several hype words, or one in a glad sentence of a few words. The mood
+    is VADER's own score (-1..1), compared with a line on that same scale."""
+    hype, mood, said = raw.get("hype_words"), raw.get("sentiment"), raw.get("words")
     return hype is not None and (
         hype >= rules.voice_hype_words
-        or (hype >= 1 and mood is not None and mood >= rules.voice_sentiment))
+        or (hype >= 1 and mood is not None and mood >= rules.voice_sentiment
+            and said is not None and said >= rules.voice_sentiment_words))
 
 
 SIGNAL = FuserSignal(

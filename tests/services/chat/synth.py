@@ -37,11 +37,51 @@ def burst(start: float, n: int = 30, over: float = 2.0, prefix: str = "fan") -> 
     return [Line(start + over * i / n, f"{prefix}{i}", HYPE[i % len(HYPE)]) for i in range(n)]
 
 
+WORDS = (
+    "the", "a", "what", "is", "this", "game", "why", "so", "good", "bad", "play", "map",
+    "level", "boss", "run", "again", "now", "later", "today", "stream", "music", "sound",
+    "chat", "team", "win", "lose", "score", "round", "fight", "item", "build", "gold", "shop",
+    "time", "slow", "fast", "left", "right", "top", "mid", "jungle", "support", "base",
+    "tower", "dragon", "baron", "nice", "ok", "hmm", "well", "yes", "no", "maybe", "sure",
+    "wait", "look", "there", "here", "friend",
+)
+
+
+def chatter(rng: random.Random) -> str:
+    """A varied message that nobody else is likely to type too."""
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6)))
+
+
+def steady(start: float, seconds: float, rate: float, seed: int = 1,
+           users: int = 300) -> list[Line]:
+    """Varied chat at `rate` messages a second (Poisson), from `users` people."""
+    rng = random.Random(seed)
+    lines: list[Line] = []
+    t = start
+    while True:
+        t += rng.expovariate(rate)
+        if t >= start + seconds:
+            return lines
+        lines.append(Line(t, f"viewer{rng.randrange(users)}", chatter(rng)))
+
+
+def wall(start: float, seconds: float, n: int, text: str, prefix: str = "fan") -> list[Line]:
+    """`n` people typing the same `text` over `seconds` (an emote wall, "7777", a copy-paste)."""
+    return [Line(start + seconds * i / n, f"{prefix}{i}", text) for i in range(n)]
+
+
+def varied(start: float, seconds: float, n: int, seed: int = 2,
+           prefix: str = "talker") -> list[Line]:
+    """`n` people each typing something different over `seconds`."""
+    rng = random.Random(seed)
+    return [Line(start + seconds * i / n, f"{prefix}{i}", chatter(rng)) for i in range(n)]
+
+
 def long_log(seed: int, minutes: int, bursts: list[float], raids: list[float],
              clusters: list[float], start: float = 1_700_000_000.0) -> list[Line]:
-    """A long log: calm chat about every 2 s (random), a burst of 30 messages in 2 s at each
-    time in `bursts`, a raid plus a burst at each time in `raids`, three quick messages at each
-    time in `clusters`. Times are seconds from `start`."""
+    """A long log: calm chat about every 2 s (random), a burst of 40 hyped messages in 10 s at
+    each time in `bursts`, a raid plus such a burst at each time in `raids`, five quick messages
+    in 2 s at each time in `clusters`. Times are seconds from `start`."""
     rng = random.Random(seed)
     lines: list[Line] = []
     t = 0.0
@@ -49,12 +89,12 @@ def long_log(seed: int, minutes: int, bursts: list[float], raids: list[float],
         t += rng.expovariate(0.5)
         lines.append(Line(start + t, f"calm{rng.randrange(40)}", rng.choice(CALM)))
     for b in bursts:
-        lines.extend(burst(start + b))
+        lines.extend(burst(start + b, n=40, over=10.0))
     for r in raids:
         lines.append(Line(start + r, "raider", notice="raid"))
-        lines.extend(burst(start + r + 1.0, prefix="raidfan"))
+        lines.extend(burst(start + r + 1.0, n=40, over=10.0, prefix="raidfan"))
     for c in clusters:
-        lines.extend(Line(start + c + 0.6 * i, f"quick{i}", "hey") for i in range(3))
+        lines.extend(Line(start + c + 0.4 * i, f"quick{i}", "hey") for i in range(5))
     return sorted(lines, key=lambda x: x.ts)
 
 

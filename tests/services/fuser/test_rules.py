@@ -8,11 +8,13 @@ import pytest
 
 from services.fuser.rules import ClipPlanner, InARow, VoteRules, two_of_three
 from services.fuser.signals import audio, face, semantic
+from shared.contracts import Semantic
 
 
-def voice_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
-    """The voice vote: prosody (audio) or excited words (semantic)."""
-    return audio.votes({}, features, rules) or semantic.votes({}, features, rules)
+def voice_vote(features: dict[str, float | None], rules: VoteRules,
+               words: dict[str, float | None] | None = None) -> bool:
+    """The voice vote: prosody (audio) or excited words (semantic, from its raw numbers)."""
+    return audio.votes({}, features, rules) or semantic.votes(words or {}, features, rules)
 
 
 def face_vote(features: dict[str, float | None], rules: VoteRules) -> bool:
@@ -31,24 +33,46 @@ def test_two_of_three_truth_table(fired: tuple[str, ...]) -> None:
 def test_a_missing_signal_never_votes() -> None:
     rules = VoteRules()
     nothing: dict[str, float | None] = {
-        "loud_z": None, "pitch_var_z": None, "hype_words": None, "sentiment_z": None,
-        "face_excitement": None,
+        "loud_z": None, "pitch_var_z": None, "voice_arousal": None, "hype_words": None,
+        "sentiment_z": None, "face_excitement": None,
     }
-    assert not voice_vote(nothing, rules)
+    assert not voice_vote(nothing, rules, {"hype_words": None, "sentiment": None})
     assert not face_vote(nothing, rules)
-    # Loud alone, with pitch missing, is not a prosody vote either.
+    # Loud alone, with no voice in the second (no arousal), is not a prosody vote.
     assert not voice_vote({**nothing, "loud_z": 9.0}, rules)
     assert two_of_three({"chat": True}) is None  # other votes absent = not votes
 
 
 def test_votes_fire_on_excited_values() -> None:
     rules = VoteRules()
-    assert voice_vote({"loud_z": 3.0, "pitch_var_z": 2.0}, rules)
-    assert voice_vote({"hype_words": 2.0}, rules)
-    assert voice_vote({"hype_words": 1.0, "sentiment_z": 1.0}, rules)
-    assert not voice_vote({"loud_z": 1.0, "pitch_var_z": 2.0, "hype_words": 0.0}, rules)
+    assert voice_vote({"voice_arousal": 2.0}, rules)
+    assert not voice_vote({"voice_arousal": 1.0, "loud_z": 8.0, "pitch_var_z": 8.0}, rules)
+    assert voice_vote({}, rules, {"hype_words": 2.0, "sentiment": 0.0, "words": 2.0})
+    glad: dict[str, float | None] = {"hype_words": 1.0, "sentiment": 0.6, "words": 6.0}
+    assert voice_vote({}, rules, glad)
     assert face_vote({"face_excitement": 0.8}, rules)
     assert not face_vote({"face_excitement": 0.1}, rules)
+
+
+def test_one_hype_word_alone_does_not_carry_the_voice_vote() -> None:
+    """VADER scores a lone hype word 0.4-0.6 by itself: "insane!" alone must not vote. The
+    mood line is on VADER's own scale, not compared with a z-score."""
+    rules = VoteRules()
+    assert not voice_vote({}, rules, {"hype_words": 1.0, "sentiment": 0.59, "words": 1.0})
+    assert not voice_vote({}, rules, {"hype_words": 1.0, "sentiment": 0.3, "words": 8.0})
+    # A z-score of the mood is no longer what the line is compared with.
+    assert not voice_vote({"sentiment_z": 5.0}, rules,
+                          {"hype_words": 1.0, "sentiment": 0.05, "words": 8.0})
+    # The same through the words signal's own summary of real caption messages.
+    alone = [caption("insane!", 0.5, ["insane"])]
+    glad = [caption("wow that was an amazing round guys", 0.6, ["amazing"])]
+    assert not semantic.votes(semantic.summarize(alone), {}, rules)
+    assert semantic.votes(semantic.summarize(glad), {}, rules)
+
+
+def caption(text: str, sentiment: float, hype: list[str]) -> Semantic:
+    return Semantic(channel="demo", session="s1", t=5.0, dur=2.0, wall=1.0, text=text,
+                    sentiment=sentiment, hype_words=hype, excited_sim=0.5, excited_margin=0.1)
 
 
 def test_two_seconds_in_a_row() -> None:
