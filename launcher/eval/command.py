@@ -1,8 +1,8 @@
 """The `clip-live eval` command: read the data, run the kind's evaluation, print the headline
 numbers (JSON), and save report.json and report.html.
 
-Built: `voice` and `chat`. `face`, `asr` and `clips` are named so that the command's shape
-is fixed, but say "not built yet" and exit 2.
+Built: `voice`, `chat`, `face` and `asr`. `clips` is named so that the command's shape is
+fixed, but says "not built yet" and exits 2.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ if TYPE_CHECKING:  # `clip-live --help` builds this parser: no pydantic, no mode
     from shared.settings import Settings
 
 KINDS = ("chat", "voice", "face", "asr", "clips")
-BUILT = ("chat", "voice")
+BUILT = ("chat", "voice", "face", "asr")
 BASELINES = ("calm", "speaker", "file")
 """voice: what each clip is measured against (see `launcher.eval.voice`)."""
-HEADLINE_SKIP = {"files", "roc", "spikes", "highlight_list", "auc_by_feature"}
+HEADLINE_SKIP = {"files", "roc", "spikes", "highlight_list", "auc_by_feature", "file_list",
+                 "pictures_judged", "confusion", "vote_share", "mean_excitement"}
 """Long parts of a result: in report.json, not on the terminal."""
 
 
@@ -34,12 +35,18 @@ def add_parser(sub: Any) -> None:
                     "voice: DATA is a folder of audio files with a CSV of arousal labels "
                     "(`file,score[,speaker]`, score -1 calm .. 1 excited). chat: DATA is a "
                     "chat log (as chat-spikes reads it) and --highlights a file of `start "
-                    "end` lines. Prints the headline numbers as JSON and saves report.json "
-                    "and report.html (plots) in --out. face, asr and clips: not built yet.")
+                    "end` lines. face: DATA is a folder of pictures with labels.csv "
+                    "(`file,label`). asr: DATA is a folder of audio files, each with its "
+                    "exact text beside it (talk.wav + talk.txt). Prints the headline numbers "
+                    "as JSON and saves report.json and report.html (plots) in --out. clips: "
+                    "not built yet.")
     parser.add_argument("kind", choices=KINDS, help="what to measure")
-    parser.add_argument("data", type=Path, help="voice: a folder of audio files; chat: a log")
+    parser.add_argument("data", type=Path,
+                        help="voice, asr: a folder of audio files; face: a folder of pictures; "
+                             "chat: a log")
     parser.add_argument("--labels", type=Path,
-                        help="voice: the labels CSV (default: DATA/arousal.csv)")
+                        help="voice: the labels CSV (default: DATA/arousal.csv); face: the "
+                             "labels CSV (default: DATA/labels.csv)")
     parser.add_argument("--highlights", type=Path,
                         help="chat: the highlights, one `start end` per line (seconds into "
                              "the log, or H:MM:SS)")
@@ -67,11 +74,23 @@ def run_eval(args: argparse.Namespace, settings: Settings, out: TextIO = sys.std
         print(f"clip-live: eval {args.kind} is not built yet (built: {', '.join(BUILT)})",
               file=err)
         return 2
-    from launcher.eval import chat, voice
-    from launcher.eval.report import chat_figures, voice_figures, write_report
+    from launcher.eval import asr, chat, face, voice
+    from launcher.eval.report import (
+        asr_figures,
+        chat_figures,
+        face_figures,
+        voice_figures,
+        write_report,
+    )
 
     try:
-        if args.kind == "voice":
+        if args.kind == "asr":
+            result = asr.evaluate(args.data, settings)
+            figures = asr_figures(result)
+        elif args.kind == "face":
+            result = face.evaluate(args.data, args.labels, settings)
+            figures = face_figures(result)
+        elif args.kind == "voice":
             from services.fuser.service import vote_rules
 
             result = voice.evaluate(args.data, args.labels or args.data / "arousal.csv",

@@ -101,6 +101,38 @@ def chat_figures(result: dict[str, Any]) -> list[Figure]:
                         "yaxis": {"title": {"text": "spike strength"}}, "shapes": shapes}}]
 
 
+def face_figures(result: dict[str, Any]) -> list[Figure]:
+    """The confusion matrix (label down, guess across) and each label's vote share."""
+    confusion: dict[str, dict[str, int]] = result.get("confusion") or {}
+    labels = list(confusion)
+    guesses = sorted({g for row in confusion.values() for g in row})
+    shares: dict[str, float] = result.get("vote_share") or {}
+    return [
+        {"data": [{"type": "heatmap", "x": guesses, "y": labels, "colorscale": "Blues",
+                   "z": [[confusion[label].get(g, 0) for g in guesses] for label in labels]}],
+         "layout": {"title": {"text": f"Confusion (accuracy {result.get('accuracy')})"},
+                    "xaxis": {"title": {"text": "read as"}},
+                    "yaxis": {"title": {"text": "labelled"}}}},
+        {"data": [{"type": "bar", "x": list(shares), "y": [shares[k] for k in shares]}],
+         "layout": {"title": {"text": "Share of each label's faces that cast the face vote"},
+                    "yaxis": {"range": [0, 1]}}},
+    ]
+
+
+def asr_figures(result: dict[str, Any]) -> list[Figure]:
+    """Each file's word error rate, streaming beside one pass over the whole file."""
+    rows = result.get("file_list") or []
+    names = [r["file"] for r in rows]
+    return [{"data": [{"type": "bar", "name": "streaming", "x": names,
+                       "y": [r["wer_streaming"] for r in rows]},
+                      {"type": "bar", "name": "whole file", "x": names,
+                       "y": [r["wer_whole_file"] for r in rows]}],
+             "layout": {"title": {"text": f"Word error rate (streaming "
+                                          f"{result.get('wer_streaming')}, whole file "
+                                          f"{result.get('wer_whole_file')})"},
+                        "barmode": "group", "yaxis": {"title": {"text": "WER"}}}}]
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
