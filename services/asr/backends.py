@@ -13,9 +13,12 @@ An update is a phrase's words with stream times, interim (may still change) or f
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from typing import Protocol
 
-from services.asr.streaming import Update
+from services.asr.streaming import TimedWord, Update
 from services.asr.vad import Audio, SpeechTracker, StreamingVad, silero_probs
 from services.asr.vosk_backend import VoskStreamer, load_vosk_model
 from services.asr.whisper_backend import WhisperBackend
@@ -45,17 +48,40 @@ class Engine(Protocol):
 
 
 class WhisperEngine:
-    """Whisper plus the silero voice detector, loaded once."""
+    """Whisper plus the silero voice detector, loaded once.
 
-    def __init__(self, backend: WhisperBackend, config: StreamConfig) -> None:
-        self.backend = backend
+    A Whisper model runs one pass at a time. So that passes of several channels can run side
+    by side (one per core), each thread that runs passes gets a copy of the model of its own:
+    the one loaded first, then more, made the first time a new thread needs one."""
+
+    def __init__(self, load: Callable[[], WhisperBackend], config: StreamConfig) -> None:
+        self._load = load
+        self.backend = load()
         self.config = config
         self.probs = silero_probs()
-        self.name = f"whisper {backend.name} ({backend.device}, {backend.compute_type})"
+        self.name = (f"whisper {self.backend.name} ({self.backend.device}, "
+                     f"{self.backend.compute_type})")
+        self.copies = [self.backend]
+        self._free = [self.backend]
+        self._mine = threading.local()
+        self._taking = threading.Lock()
 
     def new_stream(self) -> WhisperStreamer:
         vad = StreamingVad(self.probs, SpeechTracker())
-        return WhisperStreamer(self.backend.transcribe, vad, self.config)
+        return WhisperStreamer(self.transcribe, vad, self.config)
+
+    def transcribe(self, audio: Audio) -> list[TimedWord]:
+        """One pass, on this thread's own copy of the model."""
+        backend: WhisperBackend | None = getattr(self._mine, "backend", None)
+        if backend is None:
+            with self._taking:
+                backend = self._free.pop() if self._free else None
+            if backend is None:
+                backend = self._load()
+                with self._taking:
+                    self.copies.append(backend)
+            self._mine.backend = backend
+        return backend.transcribe(audio)
 
 
 class VoskEngine:
@@ -86,11 +112,7 @@ def load_engine(settings: Settings) -> Engine:
     """Load the engine the settings ask for (slow: call it once, off the event loop)."""
     if settings.asr_backend == "vosk":
         return VoskEngine(settings)
-    backend = WhisperBackend(
-        settings.asr_model,
-        device=settings.asr_device,
-        compute_type=settings.asr_compute_type,
-        cpu_threads=settings.asr_cpu_threads,
-        window_s=settings.asr_window_s,
-    )
-    return WhisperEngine(backend, stream_config(settings))
+    return WhisperEngine(functools.partial(
+        WhisperBackend, settings.asr_model, device=settings.asr_device,
+        compute_type=settings.asr_compute_type, cpu_threads=settings.asr_cpu_threads,
+        window_s=settings.asr_window_s), stream_config(settings))

@@ -1,9 +1,11 @@
 """The asr worker: a channel's audio in, its captions out.
 
 Stateful (a rolling buffer per channel): each channel is owned by one replica through a lease, and
-read with the consumer group "asr". The model is loaded once per process and shared by every
-channel; one recogniser pass runs at a time, in a thread, so the bus keeps being read meanwhile.
-Audio that piles up while a pass runs is handed over in one piece the next time. Latency stays
+read with the consumer group "asr". The model is loaded once per process; passes run in a pool
+of `asr_parallel` threads (each with a copy of the model of its own), so several channels are
+heard side by side, one per core, and the bus keeps being read meanwhile. A channel's passes run
+one after another. Audio that piles up while a pass runs is handed over in one piece the next
+time. Latency stays
 bounded: chunks more than `asr_max_lag_s` behind the newest audio on the bus are left out, the
 recogniser drops what is still too far behind, and we log what was skipped.
 
@@ -19,6 +21,7 @@ import asyncio
 import functools
 import os
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 from services.asr.backends import Engine, load_engine
@@ -40,21 +43,24 @@ async def main(ctx: ServiceContext) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from packages; never download
     engine = await asyncio.to_thread(load_engine, ctx.settings)
     ctx.log.info("speech model loaded", extra={"engine": engine.name})
-    one_pass_at_a_time = asyncio.Lock()
+    passes = ThreadPoolExecutor(ctx.settings.asr_parallel, thread_name_prefix="asr-pass")
 
     async def run_channel(channel: str) -> None:
-        await ChannelAsr(ctx, engine, one_pass_at_a_time, channel).run()
+        await ChannelAsr(ctx, engine, passes, channel).run()
 
-    await ctx.own_channels(run_channel)
+    try:
+        await ctx.own_channels(run_channel)
+    finally:
+        passes.shutdown(wait=False, cancel_futures=True)
 
 
 class ChannelAsr:
     """Reads one channel's audio and publishes its captions."""
 
     def __init__(
-        self, ctx: ServiceContext, engine: Engine, lock: asyncio.Lock, channel: str
+        self, ctx: ServiceContext, engine: Engine, passes: Executor, channel: str
     ) -> None:
-        self.ctx, self.engine, self.lock, self.channel = ctx, engine, lock, channel
+        self.ctx, self.engine, self.passes, self.channel = ctx, engine, passes, channel
         self.recognizer = engine.new_stream()
         self.session: str | None = None
         self.inbox: list[tuple[AudioChunk, bytes]] = []
@@ -151,9 +157,9 @@ class ChannelAsr:
         return kept
 
     async def compute(self, work: Callable[[], T]) -> T:
-        """Run recogniser work in a thread, one pass at a time for the whole process."""
-        async with self.lock:
-            return await asyncio.to_thread(work)
+        """Run recogniser work on one of the pass threads (this channel's work one piece at a
+        time: the channel waits for each)."""
+        return await asyncio.get_running_loop().run_in_executor(self.passes, work)
 
     def feed(self, batch: list[tuple[AudioChunk, bytes]]) -> list[tuple[str, Update]]:
         """Give the recogniser new audio (in a thread). A new session gets a fresh recogniser."""

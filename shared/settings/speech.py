@@ -50,6 +50,10 @@ class AsrSettings(BaseModel):
         description="CTranslate2 compute type; auto: int8 on CPU, float16 on CUDA.",
     )
     asr_cpu_threads: int = Field(default=1, ge=1, le=64, description="CPU threads for Whisper.")
+    asr_parallel: int = Field(
+        default=2, ge=1, le=64,
+        description="Passes run side by side, for several channels at once (each keeps a copy "
+                    "of the model: tiny.en ~75 MB, base ~150 MB). One per core you give ASR.")
     asr_step_s: float = Field(
         default=1.0, ge=0.25, le=5, description="Re-transcribe the rolling buffer this often."
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.asr.backends import WhisperEngine
 from services.asr.streaming import Update
 from services.asr.vad import SpeechTracker, StreamingVad, silero_probs
 from services.asr.wer import wer
@@ -79,8 +80,9 @@ def test_audio_far_behind_is_dropped_so_the_lag_stays_bounded(tiny_en: WhisperBa
     assert s.dropped_s == pytest.approx(56.0, abs=0.01)
     assert s.end == pytest.approx(60.0, abs=0.01)
     assert all(w.start >= 56.0 - 0.5 for u in updates for w in u.words)
-    # Live audio goes on right after it.
-    more = media.speech(media.SENTENCES[1])
+    # Live audio goes on right after it (a sentence that the dropped audio did not end with:
+    # the same words twice in one buffer can make Whisper loop, and the loop is dropped).
+    more = media.speech(media.SENTENCES[2])
     updates = []
     for t, piece in media.chunks(np.concatenate([more, media.silence(1.0)])):
         updates += s.accept(60.0 + t, media.as_float(piece))
@@ -131,3 +133,34 @@ def test_streaming_words_match_the_same_model_on_the_whole_file(
     assert "Ask not" in joined or "ask not" in joined
     assert "cold-hearted" in joined
     assert any(s.startswith("And Mr. John") for s in streamed), "first word kept, no split"
+
+
+@pytest.mark.timeout(120)
+def test_each_pass_thread_hears_on_a_copy_of_the_model_of_its_own() -> None:
+    """Channels are heard side by side: a model runs one pass at a time, so each pass thread
+    gets a copy of its own (the first thread the one loaded at start)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.asr.backends import load_engine
+    from shared.settings import Settings
+
+    engine = load_engine(Settings(asr_model="tiny.en"))
+    assert isinstance(engine, WhisperEngine)
+    audio = media.as_float(media.speech(media.SENTENCES[0]))
+    used: dict[str, set[int]] = {}
+    gate = threading.Barrier(2)
+
+    def one_pass(_: int) -> str:
+        gate.wait(10)  # both threads exist before either hears: each takes its own copy
+        words = engine.transcribe(audio)
+        used.setdefault(threading.current_thread().name, set()).add(id(engine._mine.backend))
+        return " ".join(w.text for w in words)
+
+    with ThreadPoolExecutor(2) as pool:
+        heard = list(pool.map(one_pass, range(4)))
+    assert all("clutch" in h for h in heard), heard
+    assert len(engine.copies) == 2 and engine.copies[0] is engine.backend
+    copies = [found for found in used.values()]
+    assert len(copies) == 2 and all(len(c) == 1 for c in copies), "a copy per thread"
+    assert copies[0] != copies[1]
