@@ -7,7 +7,7 @@
     clip-live clip            "clip that!": cut a clip of the last moments now
     clip-live keep ID         a good clip: move it to keep/ (the model learns from it)
     clip-live drop ID         a bad clip: move it to drop/
-    clip-live retrain         learn from kept and dropped clips
+    clip-live retrain         learn from kept and dropped clips (--from-chat: from chat too)
     clip-live model           list model versions, or go back to one
     clip-live chat-spikes F   find chat spikes in a saved chat log
     clip-live eval KIND DATA  measure a detector on labelled data (voice, chat)
@@ -91,15 +91,29 @@ def build_parser() -> argparse.ArgumentParser:
     learn = sub.add_parser("retrain", help="train the model on kept and dropped clips",
                            description="Build labelled seconds from the events logs and the "
                                        "keep/drop folders, train, score on held-out seconds, "
-                                       "and install the new model only if it is not worse.")
+                                       "and install the new model only if it is not worse. "
+                                       "With --from-chat, chat labels the seconds too: each "
+                                       "channel with enough labelled seconds gets a model of "
+                                       "its own, installed only if it beats the one in use.")
     learn.add_argument("--nightly", action="store_true",
-                       help="stay running and retrain every night at CLIP_LIVE_RETRAIN_HOUR")
+                       help="stay running and retrain every night at CLIP_LIVE_RETRAIN_HOUR "
+                            "(from chat too, for every channel with chat logs)")
+    learn.add_argument("--from-chat", action="store_true",
+                       help="learn from the chat logs: seconds chat reacted to are exciting")
+    learn.add_argument("--channel", type=_channel,
+                       help="learn only this channel's own model (with --from-chat: from its "
+                            "chat; else from its kept and dropped clips)")
 
     model = sub.add_parser("model", help="list model versions, or use another one",
-                           description="With no argument: list the installed model versions "
-                                       "(* marks the one in use). With VERSION: use that one; "
-                                       "a running fuser picks it up within seconds.")
-    model.add_argument("version", nargs="?", help="e.g. v0001")
+                           description="With no argument: list the installed model versions, "
+                                       "global and per channel (* marks the one in use). With "
+                                       "VERSION: use that one; a running fuser picks it up "
+                                       "within seconds.")
+    model.add_argument("version", nargs="?",
+                       help="e.g. v0001; with --channel, `global` stops using the channel's "
+                            "own model")
+    model.add_argument("--channel", type=_channel,
+                       help="the channel whose own model to use (default: the global model)")
 
     spikes = sub.add_parser("chat-spikes", help="find the chat spikes in a saved chat log",
                             description="Read a TwitchDownloader JSON export, or plain lines "
@@ -207,10 +221,10 @@ def run_command(argv: list[str]) -> int:
         if args.command == "retrain":
             if args.nightly:
                 return learning.nightly(settings)
-            return learning.run_retrain(settings, sys.stdout)
+            return learning.run_retrain(settings, sys.stdout, args.from_chat, args.channel)
         if args.command == "model":
             if args.version:
-                return learning.use_model(settings, args.version, sys.stdout)
+                return learning.use_model(settings, args.version, sys.stdout, args.channel)
             return learning.list_models(settings, sys.stdout)
         if args.command == "chat-spikes":
             return _chat_spikes(settings, args.file, args.json, args.top)

@@ -36,11 +36,25 @@ class Started(BaseModel):
     quality: str = ""
 
 
+class ModelInUse(BaseModel):
+    """The model that judges a channel now."""
+
+    scope: Literal["channel", "global"] = Field(
+        description="channel: learned from this channel's own chat; global: the shared one.")
+    version: str
+    kind: str = ""
+    trained_on: str = Field(default="", description="What it learned from.")
+    auc_heldout: float | None = Field(default=None, description="Its AUC on held-out seconds.")
+    labelled_seconds: int = Field(default=0, description="Labelled seconds it learned from.")
+
+
 class ChannelOut(BaseModel):
     """A channel and what ingest says about it now."""
 
     channel: str
     state: ChannelState
+    model: ModelInUse | None = Field(default=None, description="The model that judges it; "
+                                                               "none before the fuser started.")
 
 
 class ClipAsk(BaseModel):

@@ -13,9 +13,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 
-from services.api.models import ChannelOut, ClipAsk, ClipAsked, Started, StartRequest
+from services.api.models import (
+    ChannelOut,
+    ClipAsk,
+    ClipAsked,
+    ModelInUse,
+    Started,
+    StartRequest,
+)
 from services.api.security import has_token, require_token
 from services.api.state import bus_of, settings_of
+from services.fuser.model_files import model_in_use
 from shared.channels import all_states, channel_from_url
 from shared.contracts import CHANNEL_PATTERN, ClipRequest, MonitorCommand
 from shared.netcheck import private_reason
@@ -67,14 +75,19 @@ async def start_monitoring(
     return await start(request, url, channel, quality)
 
 
-@router.get("/api/channels", summary="Every known channel and its state")
+@router.get("/api/channels", summary="Every known channel, its state and its model")
 async def list_channels(request: Request) -> list[ChannelOut]:
     """Without the token (when reads are open) the source URL and the detail (which may name
-    URLs and paths) are left empty."""
+    URLs and paths) are left empty. `model` is the model that judges the channel: its own
+    (learned from its chat) or the global one, with its held-out AUC and labelled seconds."""
     states = await all_states(bus_of(request).redis)
     if not has_token(request):
         states = {n: s.model_copy(update={"url": "", "detail": ""}) for n, s in states.items()}
-    return [ChannelOut(channel=name, state=state) for name, state in sorted(states.items())]
+    data_dir = settings_of(request).data_dir
+    models = await asyncio.to_thread(lambda: {n: model_in_use(data_dir, n) for n in states})
+    return [ChannelOut(channel=name, state=state,
+                       model=ModelInUse.model_validate(models[name]) if models[name] else None)
+            for name, state in sorted(states.items())]
 
 
 @router.delete("/api/channels/{channel}", status_code=202, dependencies=AUTH,

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from services.fuser import signals
 from services.fuser.buckets import Bucketer, Second, Signal
 from services.fuser.features import ChannelNormals, cast_votes, summarize
-from services.fuser.model import LoadedModel
+from services.fuser.model import CONTEXT_S, LoadedModel
 from services.fuser.rules import ClipPlanner, InARow, Trigger, VoteRules, two_of_three
 from services.fuser.signals import FuserSignal
-from shared.contracts import ClipRequest, ClipWhy, EventRow, Spike, Stamped
+from shared.contracts import ClipRequest, ClipWhy, EventRow, ModelTag, Spike, Stamped
 
 HISTORY_S = 120
 BUFFER_MARGIN_S = 10.0
@@ -71,6 +71,7 @@ class Closed:
     probability: float
     votes: dict[str, bool]
     contributions: dict[str, float]
+    model: ModelTag | None = None  # the model that judged it
 
 
 class Decider:
@@ -90,6 +91,7 @@ class Decider:
         self.reacting: dict[str, dict[int, Stamped]] = {}  # late signals' seconds, by name
         self.unjudged: list[tuple[FuserSignal, Stamped]] = []  # late votes still to place
         self.history: deque[Closed] = deque(maxlen=HISTORY_S)
+        self.recent: deque[dict[str, float | None]] = deque(maxlen=CONTEXT_S)  # for the model
         self.held: deque[EventRow] = deque()
         self.flag_next_row = False
         self.last_wall = 0.0
@@ -164,12 +166,13 @@ class Decider:
         summary = summarize(second, self._windows(second.t), set(self.reacting))
         raw = summary.raw
         features = self.normals.features(raw)
-        probability = self.model.probability(features)
-        contributions = self.model.contributions(features)
+        probability = self.model.probability(features, self.recent)
+        contributions = self.model.contributions(features, self.recent)
+        self.recent.append(features)
         votes = cast_votes(summary, features, self.config.votes)
         missing = list(summary.missing) + (["gap"] if raw.get("gap") else [])
         closed = Closed(second.t, second.session or self.session, wall, probability, votes,
-                        contributions)
+                        contributions, self.model.tag)
         self.history.append(closed)
         self.held.append(EventRow(
             channel=self.channel, session=closed.session, t=float(second.t), dur=1.0, wall=wall,
@@ -240,7 +243,7 @@ class Decider:
             channel=self.channel, session=closed.session, t=float(closed.t), dur=1.0,
             wall=closed.wall, probability=round(closed.probability, 4),
             contributions=closed.contributions, votes=dict(closed.votes), trigger=trigger,
-            job_id=job_id,
+            job_id=job_id, model=closed.model,
         )
         quiet = self._closing < self.quiet_until  # Given out already, before a take-over.
         if not quiet:
@@ -274,7 +277,8 @@ class Decider:
 def why_of(spike: Spike) -> ClipWhy:
     """The reasons a spike gives, to travel with its clip job to the clip."""
     return ClipWhy(trigger=spike.trigger, t=spike.t, probability=spike.probability,
-                   votes=dict(spike.votes), contributions=dict(spike.contributions))
+                   votes=dict(spike.votes), contributions=dict(spike.contributions),
+                   model=spike.model)
 
 
 def _round(value: float | None) -> float | None:

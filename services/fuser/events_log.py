@@ -1,7 +1,8 @@
 """The per-second log on disk: `events.csv` (fixed columns, the same for every stream) and
 `features.csv` (every model feature, for retraining). One folder per channel and session:
 `<data_dir>/events/<channel>/<session>/`. `time` is the stream time of the second; an empty
-cell means the signal was missing."""
+cell means the signal was missing. `features.csv` also has `wall`, the Unix time of the second,
+so that a chat log (Unix times) can be put on the stream clock; older files lack it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ EVENT_COLUMNS = ("time", "loud_db", "pitch_var", "motion_avg", "sentiment", "exc
 
 
 def feature_columns() -> tuple[str, ...]:
-    """The columns of a new `features.csv`: time, then every feature the fuser makes."""
-    return ("time", *feature_names())
+    """The columns of a new `features.csv`: time, wall, then every feature the fuser makes."""
+    return ("time", "wall", *feature_names())
 
 
 def session_dir(data_dir: Path, channel: str, session: str) -> Path:
@@ -38,7 +39,9 @@ def event_cells(row: EventRow) -> list[str]:
 
 
 def feature_cells(row: EventRow, columns: tuple[str, ...]) -> list[str]:
-    return [_cell(row.t), *(_cell(row.features.get(name)) for name in columns[1:])]
+    """The cells of one row, by column name (an older file may have no `wall` column)."""
+    times = {"time": f"{row.t:g}", "wall": f"{row.wall:.3f}"}
+    return [times.get(name) or _cell(row.features.get(name)) for name in columns]
 
 
 def append_rows(data_dir: Path, rows: list[EventRow]) -> None:

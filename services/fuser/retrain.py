@@ -25,8 +25,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from services.fuser.model import LoadedModel, ModelError, ModelStore, prior_in_memory
+from services.fuser.model import LoadedModel, ModelError, ModelStore, fallback_model
 from services.fuser.signals import feature_names
+from services.fuser.training import all_columns, with_context
 
 STEM_PATTERN = re.compile(r"^clip_[0-9]{8}T[0-9]{6}Z(_[0-9]+)?$")
 """The name of a clip's files without the suffix: `clip_<UTC stamp>[_n]`."""
@@ -39,12 +40,15 @@ HOLD_OUT_EVERY = 4  # one block in four is held out
 @dataclass
 class Dataset:
     """Labelled seconds: features `x` (columns named by `names`), labels `y`, and the block
-    each second belongs to."""
+    each second belongs to. `table` holds the same rows with their context columns too
+    (named by `columns`), to score a model in use that reads context."""
 
     x: np.ndarray
     y: np.ndarray
     blocks: list[str] = field(default_factory=list)
     names: tuple[str, ...] = ()
+    table: np.ndarray | None = None
+    columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -115,19 +119,23 @@ def build_dataset(data_dir: Path) -> Dataset:
         for t in range(spike - SPIKE_BEFORE_S, spike + SPIKE_AFTER_S + 1):
             marks[t] = max(marks.get(t, 0), label)
     names = feature_names()
-    xs: list[list[float]] = []
+    tables: list[np.ndarray] = []
     ys: list[int] = []
     blocks: list[str] = []
     for (channel, session), marks in sorted(labels.items()):
         path = data_dir / "events" / channel / session / "features.csv"
         if not path.exists():
             continue
-        for t, features in sorted(read_features(path, names).items()):
-            xs.append(features)
+        rows = read_features(path, names)
+        times = np.array(sorted(rows), dtype=int)
+        x = np.array([rows[t] for t in times.tolist()], dtype=float).reshape(-1, len(names))
+        tables.append(with_context(x, times))
+        for t in times.tolist():
             ys.append(marks.get(t, 0))
             blocks.append(f"{channel}/{session}/{t // BLOCK_S}")
-    return Dataset(np.array(xs, dtype=float).reshape(-1, len(names)), np.array(ys), blocks,
-                   names)
+    columns = tuple(all_columns(names))
+    table = np.vstack(tables) if tables else np.zeros((0, len(columns)))
+    return Dataset(table[:, :len(names)], np.array(ys), blocks, names, table, columns)
 
 
 def split(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +172,9 @@ def retrain(
         return result
     candidate = learner(data.x[train], data.y[train])
     result.auc_new = float(roc_auc_score(data.y[held], candidate.predict_proba(data.x[held])[:, 1]))
+    scored = data.table if data.table is not None else data.x
     result.auc_current = float(roc_auc_score(
-        data.y[held], current.score_table(data.x[held], data.names)))
+        data.y[held], current.score_table(scored[held], data.columns or data.names)))
     if result.auc_new < result.auc_current:
         result.reason = "the new model is worse on held-out seconds"
         return result
@@ -181,9 +190,9 @@ def retrain(
 
 
 def _current_or_prior(store: ModelStore) -> LoadedModel:
-    """The model in use; the prior when that one cannot be read, so that a retrain can
-    replace a broken model."""
+    """The model in use; the shipped one (or the prior) when that one cannot be read, so
+    that a retrain can replace a broken model."""
     try:
         return store.load_current()
     except ModelError:
-        return prior_in_memory()
+        return fallback_model()

@@ -18,14 +18,15 @@ from .chat import ChatSettings
 from .core import ApiSettings, CoreSettings, SecretSettings
 from .deciding import FaceSettings, FuserSettings
 from .file import ENV_PREFIX, SETTINGS_FILE_ENV, JsonFileSource, SettingsError
+from .learning import LearningSettings
 from .media import ClipSettings, IngestSettings
 from .speech import AsrSettings, SemanticSettings
 from .voting import VoteSettings
 
 
 class Settings(  # The groups are listed last to first: the README table follows this order.
-    SecretSettings, ApiSettings, VoteSettings, FuserSettings, FaceSettings, SemanticSettings,
-    AsrSettings,
+    SecretSettings, ApiSettings, LearningSettings, VoteSettings, FuserSettings, FaceSettings,
+    SemanticSettings, AsrSettings,
     ChatSettings, ClipSettings, IngestSettings, CoreSettings, BaseSettings,
 ):
     """Every knob of Clip Live, with a safe default for each."""

@@ -81,13 +81,18 @@ async function loadChannels() {
 function showChannels(channels) {
   const list = $("channels");
   list.replaceChildren();
-  for (const { channel, state } of channels) {
+  for (const { channel, state, model } of channels) {
     const item = document.createElement("li");
     item.dataset.channel = channel;
     const name = span("name", channel + (state.url ? ` (${state.url})` : ""));
     const status = span("state", state.state + (state.detail ? `: ${state.detail}` : ""));
     const active = ["starting", "live", "reconnecting"].includes(state.state);
     item.append(name, status);
+    if (model) {
+      const shown = span("model", modelText(model));
+      shown.title = `trained on ${model.trained_on}`;
+      item.append(shown);
+    }
     if (active) {
       item.append(button("Clip now", "clip", () => askClip(channel)),
                   button("Stop", "stop", () => stopChannel(channel)));
@@ -173,6 +178,14 @@ function clipItem(clip) {
   return item;
 }
 
+// The model that judges a channel: its own or the global one, how good, what it learned from.
+function modelText(model) {
+  const auc = model.auc_heldout === null || model.auc_heldout === undefined
+    ? "" : ` · held-out AUC ${model.auc_heldout.toFixed(2)}`;
+  const seconds = model.labelled_seconds ? ` · ${model.labelled_seconds} labelled s` : "";
+  return `model: ${model.scope} ${model.version}${auc}${seconds}`;
+}
+
 // Why the clip was made: the rule, the model's P, the votes, what pushed P up most, and when.
 function whyText(clip) {
   const why = clip.why || { trigger: clip.reason || "", t: clip.t };
@@ -192,6 +205,7 @@ function whyText(clip) {
   }
   const t = why.t ?? clip.t;
   if (t !== null && t !== undefined) parts.push(`at ${streamTime(t)} stream time`);
+  if (why.model) parts.push(`judged by ${why.model.scope} model ${why.model.version}`);
   return parts.filter(Boolean).join(" · ");
 }
 
