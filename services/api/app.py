@@ -22,6 +22,7 @@ from services.api import (
     routes_clips,
     routes_dashboard,
     routes_docs,
+    routes_export,
     routes_health,
 )
 from services.api.apitoken import resolve_token
@@ -92,7 +93,7 @@ def create_app(settings: Settings, bus: Bus, token: str | None = None) -> FastAP
 
     reads = reads_need_token(settings)
     app.include_router(routes_health.router)
-    for module in (routes_channels, routes_clips):
+    for module in (routes_channels, routes_clips, routes_export):
         app.include_router(module.router, responses=READ_TOKEN if reads else None)
     app.include_router(routes_dashboard.router)
     app.mount("/static", StaticFiles(directory=routes_dashboard.STATIC_DIR), name="static")

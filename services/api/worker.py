@@ -1,5 +1,6 @@
 """api's wiring: REST and the dashboard. It sends start/stop commands and manual clip jobs,
-and shows (without a consumer group) what the websocket streams to the dashboard."""
+and shows (without a consumer group) what the websocket streams to the dashboard. It also makes
+shorts of clips on request (reading their captions and face frames, telling their progress)."""
 
 from shared.streams import (
     CAPTIONS,
@@ -11,9 +12,11 @@ from shared.streams import (
     CONTROL,
     EVENTS,
     FACE,
+    FACE_FRAMES,
     SPIKES,
 )
 from shared.workers import Worker
 
-WORKER = Worker("api", writes=(CONTROL, CLIP_REQUESTS), shape="server",
-                looks=(EVENTS, SPIKES, CAPTIONS, CHAT, FACE, CLIP_PROGRESS, CLIPS, CHANNEL_STATES))
+WORKER = Worker("api", writes=(CONTROL, CLIP_REQUESTS, CLIP_PROGRESS), shape="server",
+                looks=(EVENTS, SPIKES, CAPTIONS, CHAT, FACE, FACE_FRAMES, CLIP_PROGRESS, CLIPS,
+                       CHANNEL_STATES))

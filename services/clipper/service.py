@@ -13,6 +13,7 @@ import functools
 import time
 from typing import Any
 
+from services.export.jobs import export_job
 from shared.bus import Bus, Delivery
 from shared.contracts import ClipProgress, ClipRequest
 from shared.runtime import ServiceContext
@@ -100,6 +101,10 @@ class Clipper:
                 extra={**extra, "post_roll_to_file_s":
                        sidecar["timings"]["post_roll_to_file_s"]},
             )
+            if settings.export_new_clips:  # a short of it too (progress: export-<clip id>)
+                await export_job(self.bus, clip.clip_id, clip.channel, settings.export_layout,
+                                 settings.export_size, settings.export_style,
+                                 settings.export_facecams)
         finally:
             self._working(request.job_id, False)
             if not finished:

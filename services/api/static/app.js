@@ -139,6 +139,9 @@ function showJob(progress) {
   item.querySelector("progress").max = 100;
   item.querySelector("progress").value = progress.percent;
   item.querySelector(".state").textContent = progress.status;
+  const short = progress.job_id.startsWith("export-") ? progress.job_id.slice(7) : "";
+  if (short && progress.status === "done") showShort(short);
+  if (short && progress.status === "failed") $("player-title").textContent = progress.detail;
   if (progress.status === "done" || progress.status === "failed") {
     setTimeout(() => item.remove(), progress.status === "done" ? 5000 : 30000);
   }
@@ -173,7 +176,8 @@ function clipItem(clip) {
   item.append(about, span("verdict", ""),
               button("Play", "play", () => play(clip)),
               button("Keep", "keep", () => judge(item, clip.clip_id, "keep")),
-              button("Drop", "drop", () => judge(item, clip.clip_id, "drop")));
+              button("Drop", "drop", () => judge(item, clip.clip_id, "drop")),
+              button("Short", "short", () => makeShort(clip.clip_id)));
   setVerdict(item, clip.verdict);
   return item;
 }
@@ -232,6 +236,23 @@ function addClip(clip) {
 async function judge(item, clipId, verdict) {
   try { setVerdict(item, (await api(`/api/clip/${clipId}/${verdict}`, { method: "POST" })).verdict); }
   catch (err) { $("player-title").textContent = `not ${verdict}: ${err.message}`; }
+}
+
+// A 9:16 short of the clip, made in the background: its progress shows in the jobs list, and
+// the player shows the short when it is done (see showJob).
+async function makeShort(clipId) {
+  try {
+    await api(`/api/clip/${encodeURIComponent(clipId)}/export`, { method: "POST" });
+    $("player-title").textContent = `making a short of ${clipId}...`;
+  } catch (err) { $("player-title").textContent = `no short: ${err.message}`; }
+}
+
+function showShort(clipId) {
+  const player = $("player");
+  player.hidden = false;
+  player.replaceChildren();
+  player.src = withToken(`/api/clip/${encodeURIComponent(clipId)}/short`);
+  $("player-title").textContent = `short of ${clipId}`;
 }
 
 async function play(clip) {

@@ -120,7 +120,8 @@ def test_every_changing_route_needs_the_token(api_schema: schemathesis.BaseSchem
     assert {(op.method.upper(), op.path) for op in changing} == {
         ("POST", "/api/channels"), ("GET", "/start-monitoring"),
         ("DELETE", "/api/channels/{channel}"), ("POST", "/api/channels/{channel}/clip"),
-        ("POST", "/api/clip/{clip_id}/keep"), ("POST", "/api/clip/{clip_id}/drop")}
+        ("POST", "/api/clip/{clip_id}/keep"), ("POST", "/api/clip/{clip_id}/drop"),
+        ("POST", "/api/clip/{clip_id}/export")}
     for operation in changing:
         for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN}):
             _all_refused(operation, headers, live_api)
