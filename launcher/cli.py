@@ -10,6 +10,7 @@
     clip-live retrain         learn from kept and dropped clips (--from-chat: from chat too)
     clip-live model           list model versions, or go back to one
     clip-live chat-spikes F   find chat spikes in a saved chat log
+    clip-live export ID       make a 9:16 short of a clip (face framed, words burned in)
     clip-live eval KIND DATA  measure a detector on labelled data (voice, chat)
     clip-live graph           which service writes and which reads each stream
     clip-live health SERVICE  for container health checks
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 COMMANDS = ("run", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
-            "chat-spikes", "eval", "graph", "health")
+            "chat-spikes", "eval", "graph", "health", "vod",
+            "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval(sub)
 
+    from launcher.export import add_parser as add_export
+
+    add_export(sub)
+    from launcher.vod.command import add_parser as add_vod
+
+    add_vod(sub)
+
     sub.add_parser("graph", help="show which service writes and which reads each stream",
                    description="Print every stream of the bus, the services that write it and "
                                "those that read it, as each service declares in "
@@ -184,6 +193,10 @@ def run_command(argv: list[str]) -> int:
         from launcher.eval.command import run_eval
 
         return run_eval(args, settings)
+    if args.command == "vod":
+        from launcher.vod.command import run_vod
+
+        return run_vod(args, settings)
     if args.command == "run":
         from launcher.run import run
 
@@ -226,6 +239,10 @@ def run_command(argv: list[str]) -> int:
             if args.version:
                 return learning.use_model(settings, args.version, sys.stdout, args.channel)
             return learning.list_models(settings, sys.stdout)
+        if args.command == "export":
+            from launcher.export import run_export
+
+            return run_export(settings, args, sys.stdout)
         if args.command == "chat-spikes":
             return _chat_spikes(settings, args.file, args.json, args.top)
         if args.command == "health":

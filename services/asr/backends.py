@@ -14,6 +14,7 @@ An update is a phrase's words with stream times, interim (may still change) or f
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -92,14 +93,22 @@ class VoskEngine:
         if path is None:
             raise ValueError("asr_backend=vosk needs asr_vosk_model_path (a Vosk model folder)")
         self.model = load_vosk_model(path)
-        self.max_lag_s = settings.asr_max_lag_s
+        self.max_lag_s = math.inf if settings.asr_vod else settings.asr_max_lag_s
         self.name = f"vosk {path.name}"
 
     def new_stream(self) -> VoskStreamer:
         return VoskStreamer(self.model, self.max_lag_s)
 
 
+VOD_STEP_S = 6.0
+"""In VOD mode the buffer is heard about this often: no one waits for interim words."""
+
+
 def stream_config(settings: Settings) -> StreamConfig:
+    if settings.asr_vod:  # A VOD: nothing is dropped for lag, and fewer passes are run.
+        return StreamConfig(step_s=VOD_STEP_S, max_step_s=VOD_STEP_S,
+                            window_s=settings.asr_window_s, max_lag_s=math.inf,
+                            pause_s=settings.asr_pause_s)
     return StreamConfig(
         step_s=settings.asr_step_s,
         window_s=settings.asr_window_s,

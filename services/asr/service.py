@@ -35,6 +35,7 @@ from shared.streams import AUDIO, CAPTIONS, PCM
 IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
 CATCH_UP_MAX_S = 30.0  # the most audio a new owner hears again from the last one's buffer
 CAPTIONS_LOOK_BACK = 50  # captions read back to find the last final one
+VOD_INBOX_S = 2.0  # VOD mode: the most audio held here, waiting for a pass
 
 T = TypeVar("T")
 
@@ -121,6 +122,11 @@ class ChannelAsr:
     async def on_chunk(self, delivery: Delivery[AudioChunk]) -> None:
         self.inbox.append((delivery.message, delivery.blobs[PCM]))
         self.arrived.set()
+        if self.ctx.settings.asr_vod:
+            # A VOD: take no more while a backlog waits, so the audio piles up on the bus,
+            # where ingest sees it and waits (back-pressure), and not here.
+            while sum(c.dur for c, _ in self.inbox) > VOD_INBOX_S:
+                await asyncio.sleep(0.02)
 
     async def work(self) -> None:
         flushed = True
@@ -147,6 +153,8 @@ class ChannelAsr:
     ) -> list[tuple[AudioChunk, bytes]]:
         """Leave out chunks far behind the newest audio on the bus (a backlog after a stall or
         a restart), so we never spend time on audio that is too late to matter."""
+        if self.ctx.settings.asr_vod:  # A VOD: every second counts, however late.
+            return batch
         newest = await self.ctx.bus.latest(AUDIO, channel=self.channel)
         if newest is None or not batch:
             return batch

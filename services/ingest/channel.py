@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 
+from services.ingest.backlog import channel_streams, stream_lag_s
 from services.ingest.chunker import PcmChunk
 from services.ingest.clock import RetryPolicy, StreamClock
 from services.ingest.connection import Outcome, Plan, connect
 from services.ingest.resume import read_disk, remove_lists
 from services.ingest.ring_buffer import Stored, append_index, delete, to_delete
-from services.ingest.sources import Source, SourceError, classify, public_source
+from services.ingest.sources import Source, SourceError, classify, public_source, unpaced
 from services.ingest.streamlink_open import make_session
 from shared.bus import REDIS_DOWN
 from shared.channels import ACTIVE_STATES, current_state, is_current, save_if_current
@@ -31,6 +33,9 @@ from shared.streams import AUDIO, CHANNEL_STATES, GAPS, PCM, SEGMENTS
 from shared.timing import sleep_unless
 
 log = logging.getLogger("clip_live.ingest.channel")
+
+STREAMS_REFRESH_S = 2.0
+"""VOD mode: how often to look again for the channel's streams (a worker may add one)."""
 
 RESTARTED = "ingest restarted (the worker changed: a restart or a take-over)"
 """The reason of the gap a worker leaves when it stops without ending the session."""
@@ -67,6 +72,8 @@ class ChannelTask:
         self.state_name: ChannelStateName = state.state
         self.detail = state.detail
         self.extra = {"channel": self.channel, "session": self.session}
+        self.streams: list[str] = []  # VOD mode: the channel's streams, looked up now and then
+        self.streams_seen_at = -math.inf
 
     async def run(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -76,6 +83,8 @@ class ChannelTask:
             source = classify(self.url, hls_via=hls_via, segment_s=self.settings.segment_s)
             if self.public_only:
                 source = public_source(source)
+            if not self.settings.ingest_file_realtime:  # VOD mode: as fast as workers keep up
+                source = unpaced(source)
         except SourceError as err:
             await self._give_up("failed", f"cannot use {self.url or '(no URL)'}: {err}")
             return
@@ -195,6 +204,23 @@ class ChannelTask:
                              wall=wall, samples=c.samples), {PCM: c.pcm}) for c in chunks]
         await self.bus.publish_many(AUDIO, items, channel=self.channel)
         self.clock.saw_media(chunks[-1].t + chunks[-1].dur, wall)
+        if self.settings.ingest_backlog_max_s > 0:
+            await self._hold_back()
+
+    async def _hold_back(self) -> None:
+        """VOD mode: wait while the slowest reader of the channel's streams is too far
+        behind (FFmpeg then waits on its full pipe), so no worker falls behind for long."""
+        while not self.ctx.stop.is_set():
+            try:
+                if time.monotonic() >= self.streams_seen_at + STREAMS_REFRESH_S:
+                    self.streams = await channel_streams(self.redis, self.channel)
+                    self.streams_seen_at = time.monotonic()
+                lag = max([0.0] + [await stream_lag_s(self.redis, s) for s in self.streams])
+            except REDIS_DOWN:
+                return
+            if lag <= self.settings.ingest_backlog_max_s:
+                return
+            await asyncio.sleep(0.05)
 
     async def segment(self, seq: int, t: float, dur: float, name: str, wall: float) -> None:
         path = self.folder / name

@@ -185,8 +185,8 @@ class _Run:
             if data == b"":
                 return
             if data:
-                last_data = now
                 await self._take(data)
+                last_data = time.monotonic()  # after: in VOD mode taking may wait a while
             elif stop_asked is None and now - (last_data or started) >= limit:
                 what = "no audio" if last_data else "no audio after connecting"
                 self._stop(f"{what} for {limit:g} s (stalled)")

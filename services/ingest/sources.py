@@ -123,6 +123,13 @@ def file_source(url: str, path: str) -> Source:
     return Source("file", url, path, input_args=["-re", "-i", path])
 
 
+def unpaced(source: Source) -> Source:
+    """A file source read as fast as it can be (no `-re`): VOD mode. Others stay as they are."""
+    if source.kind != "file":
+        return source
+    return replace(source, input_args=[a for a in source.input_args if a != "-re"])
+
+
 def is_hls_url(url: str) -> bool:
     """True when the URL's path ends in `.m3u8` (an HLS playlist)."""
     return urlsplit(url).path.lower().endswith(".m3u8")

@@ -45,6 +45,16 @@ class IngestSettings(BaseModel):
         description="Tries in a row before a source that never worked is marked failed.",
     )
     ffmpeg_path: str = Field(default="ffmpeg", description="The FFmpeg program to run.")
+    ingest_file_realtime: bool = Field(
+        default=True,
+        description="Read local files at their own speed (-re), like a live stream. Off "
+                    "(VOD mode): read them as fast as the workers keep up.",
+    )
+    ingest_backlog_max_s: float = Field(
+        default=0.0, ge=0,
+        description="VOD mode: wait while the slowest reader of the channel's streams is "
+                    "more than this many stream seconds behind. 0: never wait.",
+    )
 
 
 class ClipSettings(BaseModel):

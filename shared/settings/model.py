@@ -17,6 +17,7 @@ from pydantic_settings import SettingsError as SourceError
 from .chat import ChatSettings
 from .core import ApiSettings, CoreSettings, SecretSettings
 from .deciding import FaceSettings, FuserSettings
+from .export import ExportSettings
 from .file import ENV_PREFIX, SETTINGS_FILE_ENV, JsonFileSource, SettingsError
 from .learning import LearningSettings
 from .media import ClipSettings, IngestSettings
@@ -27,7 +28,7 @@ from .voting import VoteSettings
 class Settings(  # The groups are listed last to first: the README table follows this order.
     SecretSettings, ApiSettings, LearningSettings, VoteSettings, FuserSettings, FaceSettings,
     SemanticSettings, AsrSettings,
-    ChatSettings, ClipSettings, IngestSettings, CoreSettings, BaseSettings,
+    ChatSettings, ExportSettings, ClipSettings, IngestSettings, CoreSettings, BaseSettings,
 ):
     """Every knob of Clip Live, with a safe default for each."""
 

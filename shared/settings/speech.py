@@ -65,6 +65,11 @@ class AsrSettings(BaseModel):
         description="Audio that arrives more than this far behind is dropped, so captions "
                     "never fall further behind.",
     )
+    asr_vod: bool = Field(
+        default=False,
+        description="VOD mode: never drop audio for lag, and decode the buffer less often "
+                    "(only final words matter, not interim ones).",
+    )
     asr_pause_s: float = Field(
         default=0.6, ge=0.1, le=5, description="Quiet after speech that ends a caption."
     )

@@ -1,0 +1,157 @@
+"""`clip-live vod SOURCE`: find the best moments of a recorded stream, faster than real time.
+
+It starts the same mesh as `clip-live run` (its own Redis, one process per service), with the
+settings that make the same workers fit a recording: ingest reads the file as fast as the
+slowest worker keeps up instead of in real time, speech-to-text never drops audio for lag,
+and the recording is kept on disk until the clips are cut. Then it feeds the VOD in as one
+channel and follows it to the end (see `job.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from launcher import control
+from launcher.mesh import run_mesh
+from launcher.preflight import BadSource, check_source
+from launcher.run import fresh_log_file
+from launcher.run_report import Outcome
+from launcher.vod.job import Progress, VodJob, VodPlan
+from shared.embedded_redis import EmbeddedRedisError
+from shared.logs import setup_logging
+from shared.settings import Settings
+
+CHANNEL = "vod"
+BACKLOG_MAX_S = 3.0
+"""How far (stream seconds) the slowest worker may fall behind ingest before ingest waits."""
+FUSER_LATENESS_S = 30.0
+"""The fuser waits this long (stream seconds) for a late signal; above the backlog bound."""
+KEEP_EXTRA_S = 600.0
+
+
+def add_parser(sub: Any) -> None:
+    vod = sub.add_parser(
+        "vod", help="find and cut the best moments of a recorded stream",
+        description="Run every detector over a video file as fast as this machine allows, "
+                    "rank the moments they find, and cut the best. Ctrl-C stops.")
+    vod.add_argument("source", help="a local video file")
+    vod.add_argument("--chat", type=Path, help="the VOD's chat: a TwitchDownloader JSON, or "
+                                               "lines '<time> <user>: <message>'")
+    vod.add_argument("--top", type=int, default=10, help="how many clips (default: 10)")
+    vod.add_argument("--out", type=Path, help="folder for the clips and report.html "
+                                              "(default: <data folder>/vods/<file name>)")
+    vod.add_argument("-v", "--verbose", action="store_true",
+                     help="show every service's log lines here too")
+
+
+def run_vod(args: argparse.Namespace, settings: Settings) -> int:
+    """Analyse `args.source`; return the exit code."""
+    try:
+        video = Path(check_source(args.source))
+        if not video.is_file():
+            raise BadSource(f"{args.source}: only local video files can be read for now")
+        length = media_length(video)
+    except BadSource as err:
+        print(f"clip-live: {err}", file=sys.stderr)
+        return 2
+    if args.chat is not None and not args.chat.is_file():
+        print(f"clip-live: no such chat file: {args.chat}", file=sys.stderr)
+        return 2
+    if args.top < 1:
+        print("clip-live: --top must be at least 1", file=sys.stderr)
+        return 2
+    data_dir = settings.data_dir.resolve()
+    out = (args.out or data_dir / "vods" / video.stem).resolve()
+    log_path = fresh_log_file(data_dir)
+    setup_logging("clip-live", level=settings.log_level, fmt=settings.log_format,
+                  secrets=settings.secrets(), stderr_level=None if args.verbose else "WARNING",
+                  file=log_path)
+    print(f"clip-live vod: {video.name} ({length / 60:.1f} min); full logs: {log_path}",
+          flush=True)
+    plan = VodPlan(video=video, channel=CHANNEL, length_s=length, top=args.top, out=out,
+                   chat=args.chat)
+    bar = ProgressBar(length)
+    jobs: list[VodJob] = []
+
+    def watch(redis_url: str) -> VodJob:
+        jobs.append(VodJob(settings, redis_url, plan, bar.show))
+        return jobs[-1]
+
+    def start(redis_url: str) -> None:
+        import asyncio
+
+        live = settings.model_copy(update={"redis_url": redis_url})
+        asyncio.run(control.start_monitoring(live, str(video), CHANNEL, "best"))
+
+    try:
+        with log_path.open("ab") as output:
+            outcome = run_mesh(settings, start, vod_env(length), watch=watch,
+                               output=None if args.verbose else output)
+    except (control.MeshNotFound, EmbeddedRedisError, RuntimeError) as err:
+        outcome = Outcome(1, f"clip-live: {err}")
+    finally:
+        bar.close()
+    if jobs and jobs[0].outcome is None and outcome.code == 0:
+        outcome = Outcome(130, "stopped before the end; nothing was written (run it again "
+                               "to start over)")
+    print(outcome.line, file=sys.stderr if outcome.code else sys.stdout, flush=True)
+    return outcome.code
+
+
+def vod_env(length_s: float) -> dict[str, str]:
+    """The settings that turn the live mesh into a VOD reader (same workers, same code)."""
+    return {
+        "CLIP_LIVE_INGEST_FILE_REALTIME": "false",
+        "CLIP_LIVE_INGEST_BACKLOG_MAX_S": f"{BACKLOG_MAX_S:g}",
+        "CLIP_LIVE_ASR_VOD": "true",
+        "CLIP_LIVE_FUSER_LATENESS_S": f"{FUSER_LATENESS_S:g}",
+        "CLIP_LIVE_RETENTION_S": f"{length_s + KEEP_EXTRA_S:.0f}",
+    }
+
+
+def media_length(video: Path) -> float:
+    """The file's length in seconds, from ffprobe. Raises BadSource when it has none."""
+    done = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                           "-of", "csv=p=0", str(video)], capture_output=True, text=True,
+                          timeout=30, check=False)
+    try:
+        length = float(done.stdout.strip())
+    except ValueError:
+        raise BadSource(f"{video}: FFmpeg cannot tell how long it is") from None
+    if length <= 0:
+        raise BadSource(f"{video}: it is empty")
+    return length
+
+
+class ProgressBar:
+    """The terminal's progress bar: seconds done, speed as × real time, time left."""
+
+    def __init__(self, length_s: float) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=round(length_s), unit="s", file=sys.stderr, desc="starting",
+                        bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} s"
+                                   " {postfix}")
+        self.closed = False
+
+    def show(self, progress: Progress) -> None:
+        if self.closed:
+            return
+        took = max(1e-6, time.monotonic() - progress.started)
+        done = min(progress.done_s, float(self.bar.total))
+        speed = done / took
+        left = (self.bar.total - done) / speed if speed > 0 else float("nan")
+        self.bar.set_description_str(progress.stage, refresh=False)
+        self.bar.set_postfix_str(f"{speed:.1f}× real time, {left:.0f} s left"
+                                 if speed > 0 else "", refresh=False)
+        self.bar.update(round(done) - self.bar.n)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.bar.close()

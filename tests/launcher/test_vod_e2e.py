@@ -1,0 +1,105 @@
+"""`clip-live vod` as a user runs it: the whole mesh (every service its own process, real
+models, real FFmpeg, its own redis-server) over a generated 720p30 VOD with speech, three
+planted moments and a chat file.
+
+The VOD here is 5 minutes, not 10, to keep the test near two minutes on a 2-core machine;
+`make bench` (bench/vod.py) runs the 10-minute one and reports its speed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from launcher.vod.sample import MOMENT_LEN_S, SampleVod, make_sample_vod
+from shared.embedded_redis import free_port
+from tests.support import PYTHON, REPO, child_env
+
+CLI = [PYTHON, str(REPO / "clip_live.py")]
+LENGTH_S = 300
+
+
+@pytest.fixture(scope="module")
+def vod(tmp_path_factory: pytest.TempPathFactory) -> SampleVod:
+    return make_sample_vod(tmp_path_factory.mktemp("media"), LENGTH_S)
+
+
+def _env(data: Path) -> dict[str, str]:
+    return child_env(CLIP_LIVE_DATA_DIR=str(data), CLIP_LIVE_API_PORT=str(free_port()))
+
+
+@pytest.mark.timeout(420)
+def test_the_top_three_are_the_three_planted_moments(vod: SampleVod, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = subprocess.run([*CLI, "vod", str(vod.video), "--chat", str(vod.chat), "--top", "3",
+                           "--out", str(out)], env=_env(tmp_path / "data"), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=400)
+    log = (tmp_path / "data" / "logs" / "clip-live.log").read_text()
+    assert done.returncode == 0, done.stderr[-2000:] + log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+    assert "3 clip(s)" in done.stdout
+    assert "× real time" in done.stderr  # the progress bar
+    metas = [json.loads((out / f"{rank:02d}.json").read_text()) for rank in (1, 2, 3)]
+    assert [m["rank"] for m in metas] == [1, 2, 3]
+    scores = [m["score"] for m in metas]
+    assert scores == sorted(scores, reverse=True) and scores[2] > 0
+    found = sorted(m["moment"]["peak"] for m in metas)
+    for moment, peak in zip(vod.moments, found, strict=True):
+        assert moment - 2 <= peak <= moment + MOMENT_LEN_S + 2, (vod.moments, found)
+    for rank, meta in enumerate(metas, 1):
+        clip = meta["clip"]
+        assert clip["start"] <= meta["moment"]["peak"] <= clip["start"] + clip["duration"]
+        assert set(meta["why"]) == {"p", "votes", "chat", "length"}
+        for suffix in (".mp4", ".srt", ".jpg"):
+            assert (out / f"{rank:02d}{suffix}").stat().st_size > 0
+    page = (out / "report.html").read_text()
+    assert (out / "plotly.min.js").exists() and "https://" not in page
+    assert '"loudness (dB)"' in page and 'src="01.mp4"' in page
+
+
+@pytest.mark.parametrize("content", [None, b"this is not a video\n"])
+def test_a_missing_or_non_media_file_fails_with_one_clear_line(tmp_path: Path,
+                                                               content: bytes | None) -> None:
+    source = tmp_path / "stream.mp4"
+    if content is not None:
+        source.write_bytes(content)
+    done = subprocess.run([*CLI, "vod", str(source)], env=_env(tmp_path / "data"),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(source) in lines[0], done.stderr
+    assert ("no such file" if content is None else "not a media file") in lines[0]
+    assert not (tmp_path / "data" / "mesh.json").exists()
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_stops_a_vod_job_cleanly(vod: SampleVod, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log = (tmp_path / "out.txt").open("w")
+    job = subprocess.Popen([*CLI, "vod", str(vod.video), "--out", str(tmp_path / "out")],
+                           env=_env(data), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while "analysing" not in (tmp_path / "out.txt").read_text():
+            assert job.poll() is None, (tmp_path / "out.txt").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the job never got going"
+            time.sleep(0.5)
+        assert (data / "mesh.json").exists()
+        stopped = time.monotonic()
+        job.send_signal(signal.SIGINT)
+        code = job.wait(30)
+        assert time.monotonic() - stopped < 15
+    finally:
+        if job.poll() is None:
+            job.kill()
+        log.close()
+    text = (tmp_path / "out.txt").read_text()
+    assert code == 130, text[-2000:]
+    assert "stopped before the end" in text and "Traceback" not in text
+    assert not (data / "mesh.json").exists()  # the mesh and its Redis are gone
+    assert not (tmp_path / "out" / "01.mp4").exists()

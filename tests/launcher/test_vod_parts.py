@@ -1,0 +1,102 @@
+"""The pure parts of VOD mode on plain values: ranking moments, the chat file on the VOD's
+clock, and the settings that turn live workers into VOD readers (off by default)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from launcher.vod.chat import chat_seconds
+from launcher.vod.rank import candidates, pick
+from services.asr.backends import stream_config
+from services.ingest.backlog import entry_t
+from services.ingest.sources import classify, unpaced
+from shared.contracts import ChatSecond, EventRow
+from shared.settings import Settings
+
+
+def _row(t: float, p: float, votes: int = 0) -> EventRow:
+    names = ["voice", "chat", "face"]
+    return EventRow(channel="vod", session="s", t=t, dur=1.0, wall=0.0, excited_prob=p,
+                    votes={n: i < votes for i, n in enumerate(names)})
+
+
+def _calm(length: int, p: float = 0.02) -> list[EventRow]:
+    return [_row(t, p) for t in range(length)]
+
+
+def _with(rows: list[EventRow], at: int, ps: list[float]) -> list[EventRow]:
+    out = list(rows)
+    for i, p in enumerate(ps):
+        out[at + i] = _row(at + i, p)
+    return out
+
+
+def test_moments_that_stand_out_are_ranked_by_their_strength() -> None:
+    rows = _with(_with(_with(_calm(300), 50, [0.3, 0.6, 0.4]), 150, [0.9, 0.95, 0.9, 0.8]),
+                 250, [0.15])
+    found = candidates(rows)
+    assert [(m.start, m.end) for m in found] == [(50, 53), (150, 154), (250, 251)]
+    best = pick(found, top=10, pre=10, post=20)
+    assert [m.peak for m in best] == [151, 51, 250]
+    assert best[0].score > best[1].score > best[2].score
+    assert set(best[0].why) == {"p", "votes", "chat", "length"}
+    assert math.isclose(sum(best[0].why.values()), best[0].score, abs_tol=1e-3)
+
+
+def test_a_calm_vod_has_no_candidates_and_picks_never_overlap() -> None:
+    assert candidates(_calm(120)) == []
+    rows = _with(_with(_calm(200), 100, [0.9]), 110, [0.0, 0.0, 0.0, 0.8])
+    found = candidates(rows)
+    assert len(found) == 2
+    assert [m.peak for m in pick(found, top=5, pre=10, post=20)] == [100]  # 113 overlaps
+    assert len(pick(found, top=5, pre=1, post=2)) == 2
+
+
+def test_chat_that_reacts_to_a_moment_raises_its_score() -> None:
+    rows = _with(_with(_calm(200), 40, [0.5]), 140, [0.5])
+    spike = ChatSecond(channel="vod", session="s", t=146, dur=1, wall=0, messages=30,
+                       chatters=25, rate_z=20, baseline=0.2, hype_density=0.8, spike=True,
+                       strength=12, moment_from=138, moment_to=144)
+    early, late = candidates(rows, [spike])
+    assert late.chat == 12 and early.chat == 0
+    assert pick([early, late], top=1, pre=10, post=20) == [late]
+
+
+def test_a_chat_file_lands_on_the_vod_clock(tmp_path: Path) -> None:
+    plain = tmp_path / "chat.txt"
+    plain.write_text("".join(f"{t}.5 u{t % 7}: hello\n" for t in range(5, 200, 3)))
+    seconds = chat_seconds(plain, Settings(), "vod", "s1", length_s=100)
+    assert seconds[0].t == 5 and seconds[-1].t < 100  # small times: seconds into the video
+    assert all(c.session == "s1" and c.channel == "vod" for c in seconds)
+    unix = tmp_path / "unix.txt"
+    unix.write_text("".join(f"{1_700_000_000 + t} u{t}: hi\n" for t in range(0, 60, 2)))
+    assert chat_seconds(unix, Settings(), "vod", "s1", length_s=100)[0].t == 0
+    export = tmp_path / "chat.json"
+    export.write_text(json.dumps({"comments": [
+        {"content_offset_seconds": 12.2, "commenter": {"name": "a"}, "message": {"body": "x"}},
+        {"content_offset_seconds": 30.0, "commenter": {"name": "b"}, "message": {"body": "y"}},
+    ]}))
+    assert {12.0, 30.0} <= {c.t for c in chat_seconds(export, Settings(), "vod", "s", 60)}
+
+
+def test_vod_settings_are_off_by_default_and_change_only_what_they_say() -> None:
+    live = Settings()
+    assert live.ingest_file_realtime and live.ingest_backlog_max_s == 0 and not live.asr_vod
+    source = classify("/videos/a.mp4")
+    assert "-re" in source.input_args
+    assert "-re" not in unpaced(source).input_args
+    assert unpaced(source).target == source.target
+    stream = classify("rtmp://example.org/live")
+    assert unpaced(stream) == stream
+    assert stream_config(live).max_lag_s == live.asr_max_lag_s
+    vod = Settings(asr_vod=True)
+    assert stream_config(vod).max_lag_s == math.inf
+    assert stream_config(vod).step_s > stream_config(live).step_s
+
+
+def test_the_backlog_reads_stream_time_from_an_entry() -> None:
+    assert entry_t({b"data": b'{"t": 12.5, "dur": 0.5}'}) == 12.5
+    assert entry_t({"data": '{"job_id": "x"}'}) is None
+    assert entry_t({}) is None
