@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     from launcher.export import add_parser as add_export
 
     add_export(sub)
-    from launcher.vod.command import add_parser as add_vod
+    from launcher.vod.args import add_parser as add_vod
 
     add_vod(sub)
 

@@ -7,9 +7,10 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.settings import Settings
+if TYPE_CHECKING:  # `clip-live --help` builds this parser: no pydantic here.
+    from shared.settings import Settings
 
 
 def add_parser(sub: Any) -> None:

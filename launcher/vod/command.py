@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from launcher import control
 from launcher.mesh import run_mesh
@@ -32,21 +31,6 @@ BACKLOG_MAX_S = 3.0
 FUSER_LATENESS_S = 30.0
 """The fuser waits this long (stream seconds) for a late signal; above the backlog bound."""
 KEEP_EXTRA_S = 600.0
-
-
-def add_parser(sub: Any) -> None:
-    vod = sub.add_parser(
-        "vod", help="find and cut the best moments of a recorded stream",
-        description="Run every detector over a video file as fast as this machine allows, "
-                    "rank the moments they find, and cut the best. Ctrl-C stops.")
-    vod.add_argument("source", help="a local video file")
-    vod.add_argument("--chat", type=Path, help="the VOD's chat: a TwitchDownloader JSON, or "
-                                               "lines '<time> <user>: <message>'")
-    vod.add_argument("--top", type=int, default=10, help="how many clips (default: 10)")
-    vod.add_argument("--out", type=Path, help="folder for the clips and report.html "
-                                              "(default: <data folder>/vods/<file name>)")
-    vod.add_argument("-v", "--verbose", action="store_true",
-                     help="show every service's log lines here too")
 
 
 def run_vod(args: argparse.Namespace, settings: Settings) -> int:

@@ -66,7 +66,8 @@ async def test_the_sidecar_says_why_and_the_thumbnail_is_a_real_jpeg_of_the_spik
     clip = made["job-why"]
     expected = {"trigger": "two_votes", "t": 21.0, "probability": 0.93,
                 "votes": {"chat": True, "voice": True, "face": False},
-                "contributions": {"loud_z": 1.7, "motion_z": 0.9, "chat_rate_z": -0.2}}
+                "contributions": {"loud_z": 1.7, "motion_z": 0.9, "chat_rate_z": -0.2},
+                "model": None}  # the request named no model
     assert clip.why is not None and clip.why.model_dump() == expected
     sidecar = json.loads(Path(clip.metadata).read_text())
     assert sidecar["why"] == expected and sidecar["reason"] == "two_votes"
@@ -96,5 +97,5 @@ async def test_the_sidecar_says_why_and_the_thumbnail_is_a_real_jpeg_of_the_spik
     manual = made["job-manual"]
     manual_sidecar = json.loads(Path(manual.metadata).read_text())
     assert manual_sidecar["why"] == {"trigger": "manual", "t": 6.0, "probability": None,
-                                     "votes": {}, "contributions": {}}
+                                     "votes": {}, "contributions": {}, "model": None}
     assert Path(manual.thumbnail).is_file() and manual.thumbnail.endswith(".jpg")
