@@ -44,4 +44,7 @@ SIGNAL = FuserSignal(
         Feature("excited_margin", "excited_margin", 3.0),
     ),
     vote="voice", votes=votes,
+    # A phrase's meaning is stamped at its first word and comes once the phrase is final: its
+    # length plus the pause and a pass (final captions 1.6-2.3 s after their last word) later.
+    lateness_s=8.0,
 )
