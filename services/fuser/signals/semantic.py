@@ -45,6 +45,7 @@ SIGNAL = FuserSignal(
     ),
     vote="voice", votes=votes,
     # A phrase's meaning is stamped at its first word and comes once the phrase is final: its
-    # length plus the pause and a pass (final captions 1.6-2.3 s after their last word) later.
-    lateness_s=8.0,
+    # length plus the pause and a pass later (final captions 1.6-2.3 s after their last word on
+    # an idle machine; on a busy one the demo's shout came more than 8 s after its first word).
+    lateness_s=15.0,
 )
