@@ -45,6 +45,8 @@ from services.asr.vad import SAMPLE_RATE, Audio, StreamingVad
 Transcribe = Callable[[Audio], list[TimedWord]]
 """One recogniser pass: audio in, words out, times from the audio's first sample."""
 
+PIECE_S = 0.5
+"""A burst of audio is taken this much at a time, to find the pauses inside it."""
 GAP_SLACK_S = 0.05  # a jump in stream time smaller than this is rounding, not a gap
 HOLD_S = 3.0
 """Audio kept after a pass found no word in what the voice detector called speech (a quiet or
@@ -128,8 +130,16 @@ class WhisperStreamer:
             self.dropped_s += cut / SAMPLE_RATE
             audio, t = audio[cut:], t + cut / SAMPLE_RATE
             self._reset(t)
-        self.audio = np.concatenate([self.audio, audio]) if len(self.audio) else audio.copy()
-        self.vad.feed(t, audio)
+        # Audio often comes in bursts (a whole HLS segment at once). Take it a piece at a time,
+        # so that a pause inside the burst still ends its phrase there; only the last piece may
+        # start a new pass, so a burst costs no more passes than one chunk.
+        piece = round(PIECE_S * SAMPLE_RATE)
+        for start in range(0, len(audio), piece):
+            part = audio[start:start + piece]
+            self.audio = np.concatenate([self.audio, part]) if len(self.audio) else part.copy()
+            self.vad.feed(t + start / SAMPLE_RATE, part)
+            if start + piece < len(audio):
+                out += self._close_at_pause()
         return out + self._decide()
 
     def flush(self) -> list[Update]:
@@ -148,6 +158,18 @@ class WhisperStreamer:
         self.tried_voice = -math.inf
         self.vad.reset()
 
+    def _paused(self) -> bool:
+        """True when new voice (not only voice a pass found no word in) has been followed
+        by `pause_s` of quiet."""
+        tracker = self.vad.tracker
+        last_voice = tracker.last_voice
+        return (last_voice is not None and last_voice > self.tried_voice
+                and not tracker.talking and self.end - last_voice >= self.config.pause_s)
+
+    def _close_at_pause(self) -> list[Update]:
+        """Inside a burst: close the phrase if the voice has paused, and run nothing else."""
+        return self._finish(run_pass=True) if self._paused() else []
+
     def _decide(self) -> list[Update]:
         tracker, cfg = self.vad.tracker, self.config
         last_voice = tracker.last_voice
@@ -157,7 +179,7 @@ class WhisperStreamer:
         if last_voice <= self.tried_voice:  # only voice a pass found no word in: wait
             self._cut(self.end - HOLD_S)
             return []
-        if not tracker.talking and self.end - last_voice >= cfg.pause_s:
+        if self._paused():
             return self._finish(run_pass=True)
         if self.end - self.last_pass_end < self.step:
             return []

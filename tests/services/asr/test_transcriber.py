@@ -71,6 +71,25 @@ def test_sentences_come_out_as_interim_words_then_finals(tiny_en: WhisperBackend
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("burst_s", [1.5, 2.0])
+def test_a_pause_inside_a_burst_of_audio_still_ends_its_phrase(
+    tiny_en: WhisperBackend, burst_s: float
+) -> None:
+    """Live audio often comes a whole HLS segment at a time. The 1 s pauses between the
+    sentences fall inside such bursts, and each sentence still gets a final of its own."""
+    pcm = np.concatenate([media.sentences(media.SENTENCES, gap_s=1.0), media.silence(1.0)])
+    s = streamer(tiny_en)
+    step = round(burst_s * media.RATE)
+    updates: list[Update] = []
+    for start in range(0, len(pcm), step):
+        updates += s.accept(start / media.RATE, media.as_float(pcm[start:start + step]))
+    finals = [u.text for u in updates + s.flush() if u.final]
+    print(f"bursts of {burst_s} s: {s.passes} passes, finals {finals}")
+    assert len(finals) == len(media.SENTENCES)
+    assert wer(" ".join(media.SENTENCES), " ".join(finals)) <= 0.35
+
+
+@pytest.mark.timeout(120)
 def test_audio_far_behind_is_dropped_so_the_lag_stays_bounded(tiny_en: WhisperBackend) -> None:
     """60 s of speech arrive at once (the worker was stalled): only the newest max_lag_s are
     heard, the rest is counted as dropped, and the transcriber goes on with live audio."""
