@@ -1,6 +1,7 @@
 """`clip-live`: start Clip Live and talk to it.
 
     clip-live run [URL]       watch a stream (no URL: a demo stream) and cut its highlights
+    clip-live node            run some workers here against a Redis shared by many machines
     clip-live watch URL       watch one more stream with the running mesh
     clip-live unwatch NAME    stop watching a channel
     clip-live status          which services are alive, and which channels are watched
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.settings import Settings
 
-COMMANDS = ("run", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
+COMMANDS = ("run", "node", "watch", "unwatch", "status", "clip", "keep", "drop", "retrain", "model",
             "chat-spikes", "eval", "graph", "health", "vod",
             "export")
 
@@ -56,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true",
                      help="show every service's log lines here too (they always go to "
                           "logs/clip-live.log in the data folder)")
+
+    node = sub.add_parser(
+        "node", help="run some of the workers here, against a Redis many machines share",
+        description="Run the chosen workers on this machine against an existing Redis (no "
+                    "Redis and no API of its own). Any number of nodes may join one Redis: "
+                    "channels spread over them through leases, other work through consumer "
+                    "groups, and the channels of a node that dies move to the others. All "
+                    "nodes must share the data folder (CLIP_LIVE_DATA_DIR).")
+    node.add_argument("--redis", metavar="URL",
+                      help="the shared Redis (default: CLIP_LIVE_REDIS_URL)")
+    node.add_argument("--services", metavar="LIST",
+                      help="comma-separated workers to run, e.g. asr,fuser (default: every "
+                           "worker but the API)")
 
     watch = sub.add_parser("watch", help="watch one more stream with the running mesh",
                            description="Ask the running mesh (see `clip-live run`) to watch URL "
@@ -201,6 +215,10 @@ def run_command(argv: list[str]) -> int:
         from launcher.run import run
 
         return run(settings, args.url, args.channel, args.quality, args.verbose)
+    if args.command == "node":
+        from launcher.node import run_node
+
+        return run_node(settings, args.redis, args.services)
     from launcher import control, learning
     from shared.channels import channel_from_url
     from shared.embedded_redis import EmbeddedRedisError

@@ -151,6 +151,18 @@ class Supervisor:
                 proc.wait()
 
 
+def service_env(redis_url: str, data_dir: Path,
+                extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every service process starts with: where Redis and the data are, and
+    this process's pid (a service stops by itself when its supervisor is gone)."""
+    env = dict(os.environ, CLIP_LIVE_REDIS_URL=redis_url, CLIP_LIVE_DATA_DIR=str(data_dir),
+               **{SUPERVISOR_PID_ENV: str(os.getpid())})
+    env.update(extra_env or {})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = None,
              extra_env: dict[str, str] | None = None, *,
              watch: Callable[[str], Watcher] | None = None,
@@ -174,12 +186,7 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
     redis_url = settings.redis_url or (redis.url if redis else "")
     if redis:
         log.info("started an embedded redis-server at %s", redis_url)
-    env = dict(os.environ, CLIP_LIVE_REDIS_URL=redis_url, CLIP_LIVE_DATA_DIR=str(data_dir),
-               **{SUPERVISOR_PID_ENV: str(os.getpid())})
-    env.update(extra_env or {})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    supervisor = Supervisor(SERVICES, env, output)
+    supervisor = Supervisor(SERVICES, service_env(redis_url, data_dir, extra_env), output)
     watcher = watch(redis_url) if watch else None
     outcome = Outcome(0, "stopped")
     write_info(MeshInfo(redis_url=redis_url, data_dir=str(data_dir), pid=os.getpid(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
@@ -100,13 +102,48 @@ Wanted = Callable[[], Awaitable[Iterable[str] | Mapping[str, bool]]]
 (then a channel we run that is not known at all is kept: the list lost it, not stopped it)."""
 
 
+class FairShare:
+    """How many channels one owner takes while others are there to take them.
+
+    With `owners` live copies of a worker and `n` channels, each takes at most ceil(n /
+    owners), so the channels spread over the machines. A channel nobody took for a whole
+    lease time (another copy is stuck, or turns it down) is taken all the same, so no channel
+    is ever left without an owner."""
+
+    def __init__(self, owners: Callable[[], Awaitable[int]] | None, patience_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.owners = owners
+        self.patience_s = patience_s
+        self.clock = clock
+        self.free_since: dict[str, float] = {}
+
+    async def cap(self, wanted: int) -> int:
+        """The most channels we should own now."""
+        if self.owners is None:
+            return wanted
+        return math.ceil(wanted / max(1, await self.owners()))
+
+    def may_take(self, channel: str, owned: int, cap: int) -> bool:
+        """True when we may try to take a free `channel` while owning `owned`."""
+        now = self.clock()
+        since = self.free_since.setdefault(channel, now)
+        return owned < cap or now - since >= self.patience_s
+
+    def taken(self, channel: str) -> None:
+        """The channel has an owner now (us or another)."""
+        self.free_since.pop(channel, None)
+
+
 async def own_channels(
     leases: ChannelLeases,
     wanted: Wanted,
     run_channel: ChannelRunner,
     stop: asyncio.Event,
+    owners: Callable[[], Awaitable[int]] | None = None,
 ) -> None:
-    """Own as many wanted channels as we can, and run `run_channel(channel)` for each we own.
+    """Own wanted channels, and run `run_channel(channel)` for each we own. `owners` counts
+    the live copies of this worker: each then takes its fair share (see `FairShare`); without
+    it we take all we can.
 
     A channel's task is cancelled when we lose its lease or the channel is no longer wanted.
     Runs until `stop` is set, then gives every lease back.
@@ -115,10 +152,12 @@ async def own_channels(
     period = leases.ttl_ms / 3000
     outage = Outage(f"tending the {leases.service} channel leases", max_wait_s=period)
     lost: set[str] = set()
+    share = FairShare(owners, patience_s=leases.ttl_ms / 1000)
     try:
         while not stop.is_set():
             try:
-                await _tend(leases, _wanted_now(await wanted(), tasks, lost), run_channel, tasks)
+                await _tend(leases, _wanted_now(await wanted(), tasks, lost), run_channel, tasks,
+                            share)
                 outage.over()
             except REDIS_DOWN as err:
                 await outage.wait(err, stop)
@@ -148,7 +187,7 @@ def _wanted_now(
 
 async def _tend(
     leases: ChannelLeases, wanted: set[str], run_channel: ChannelRunner,
-    tasks: dict[str, asyncio.Task[None]],
+    tasks: dict[str, asyncio.Task[None]], share: FairShare,
 ) -> None:
     for channel, task in list(tasks.items()):
         if channel not in wanted or task.done():
@@ -156,8 +195,15 @@ async def _tend(
         elif not await leases.renew(channel):
             log.warning("lost the lease; another worker owns it now", extra={"channel": channel})
             await _drop(leases, channel, tasks, release=False)
+    cap = await share.cap(len(wanted))
     for channel in sorted(wanted - set(tasks)):
+        if await leases.owner(channel) is not None:
+            share.taken(channel)
+            continue
+        if not share.may_take(channel, len(tasks), cap):
+            continue
         if await leases.acquire(channel):
+            share.taken(channel)
             log.info("took the channel", extra={"channel": channel})
             tasks[channel] = asyncio.create_task(run_channel(channel), name=f"channel:{channel}")
 

@@ -124,11 +124,18 @@ class ServiceContext:
     async def own_channels(
         self, run_channel: ChannelRunner, keep: Callable[[ChannelState], bool] | None = None
     ) -> None:
-        """Own what channels we can through leases, and run `run_channel(channel)` for each,
-        until stopped. Channels: the active ones (every known one if the worker declares
+        """Own our fair share of the channels through leases (they spread over the live
+        copies of this worker), and run `run_channel(channel)` for each, until stopped.
+        Channels: the active ones (every known one if the worker declares
         `ended_too`), less those `keep` turns down."""
         wanted = channel_choice(self.bus.redis, ended_too=self.worker.ended_too, keep=keep)
-        await own_channels(self.leases(), wanted, run_channel, self.stop)
+        await own_channels(self.leases(), wanted, run_channel, self.stop, owners=self.copies)
+
+    async def copies(self) -> int:
+        """How many copies of this worker are alive now (on any machine), by their heartbeats;
+        at least 1, this one."""
+        beats = await heartbeats(self.bus.redis)
+        return max(1, sum(1 for b in beats if b.service == self.name))
 
 
 ServiceMain = Callable[[ServiceContext], Coroutine[Any, Any, None]]

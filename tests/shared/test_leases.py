@@ -7,12 +7,14 @@ import logging
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from shared import leases as leases_module
-from shared.leases import ChannelLeases, own_channels
+from shared.leases import ChannelLeases, FairShare, own_channels
 from tests.support import PYTHON, child_env, wait_until
 
 
@@ -110,3 +112,58 @@ async def test_stopping_ends_every_channel_at_once_and_gives_the_leases_back(
     assert any("cancelling again" in r.getMessage() and getattr(r, "channel", "") == "deaf"
                for r in caplog.records)
     assert [await leases.owner(c) for c in ("a", "b", "deaf")] == [None, None, None]
+
+
+def test_a_fair_share_waits_for_others_but_never_leaves_a_channel_unowned() -> None:
+    now = [0.0]
+    share = FairShare(None, patience_s=3.0, clock=lambda: now[0])
+    assert share.may_take("a", owned=5, cap=2) is False  # over our share: leave it to others
+    now[0] = 2.9
+    assert share.may_take("a", owned=5, cap=2) is False
+    now[0] = 3.0  # nobody took it for a whole lease time: take it all the same
+    assert share.may_take("a", owned=5, cap=2) is True
+    share.taken("a")
+    assert share.may_take("a", owned=5, cap=2) is False  # its wait starts again
+    assert share.may_take("b", owned=1, cap=2) is True  # within our share: at once
+
+
+async def test_channels_spread_over_the_live_copies_and_move_when_one_stops(
+    redis_client: Redis,
+) -> None:
+    """Two copies of a worker share six channels three and three; when one stops, the other
+    takes its three within a lease time."""
+    channels = [f"ch{i}" for i in range(6)]
+    alive = {"a", "b"}
+    running: dict[str, set[str]] = {"a": set(), "b": set()}
+
+    def runner(name: str) -> Callable[[str], Coroutine[Any, Any, None]]:
+        async def run_channel(channel: str) -> None:
+            running[name].add(channel)
+            try:
+                await asyncio.sleep(3600)
+            finally:
+                running[name].discard(channel)
+        return run_channel
+
+    async def wanted() -> list[str]:
+        return channels
+
+    async def owners() -> int:
+        return len(alive)
+
+    stops = {name: asyncio.Event() for name in alive}
+    tasks = {name: asyncio.create_task(own_channels(
+        ChannelLeases(redis_client, "fuser", name, ttl_s=1.0), wanted, runner(name),
+        stops[name], owners=owners)) for name in sorted(alive)}
+    try:
+        await wait_until(lambda: len(running["a"]) + len(running["b"]) == 6, 10,
+                         "all six channels owned")
+        assert len(running["a"]) == len(running["b"]) == 3
+        stops["b"].set()
+        alive.discard("b")
+        await asyncio.wait_for(tasks["b"], 10)
+        await wait_until(lambda: len(running["a"]) == 6, 10, "a owning all six")
+    finally:
+        for stop in stops.values():
+            stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks.values()), 15)
