@@ -1,10 +1,12 @@
 """Join the signals into one-second buckets on the stream clock.
 
 Each signal reports how far it has come (its watermark). A second closes when every steady
-signal has passed it, or has fallen further behind the newest signal than it is allowed to
-(its own declared lateness, else `lateness`), whatever came in. A signal that never reported
-for a second is recorded as missing, never as zero. Which signals are steady, span seconds,
-react later or run late comes from their declarations.
+signal has passed it by `settle` seconds, or has fallen further behind the newest signal than it
+is allowed to (its own declared lateness, else `lateness`), whatever came in. The settle time is
+there because copies of a worker that share one channel's messages (two audio_features, say)
+may publish them a little out of order: the newest message is not the end of what came. A
+signal that never reported for a second is recorded as missing, never as zero. Which signals
+are steady, span seconds, react later or run late comes from their declarations.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ class Second:
 class Bucketer:
     """Collects messages into seconds and hands out the seconds that are done."""
 
-    def __init__(self, lateness: float) -> None:
+    def __init__(self, lateness: float, settle: float = 0.0) -> None:
         self.lateness = lateness
+        self.settle = settle
         self.open: dict[int, Second] = {}
         self.watermarks: dict[str, float] = {}
         self.closed_until = 0  # Every second before this one is closed.
@@ -71,7 +74,7 @@ class Bucketer:
             return []
         newest = max(self.watermarks.values())
         until = math.floor(newest - self.lateness)  # When no steady signal has spoken yet.
-        waits = [max(math.floor(self.watermarks[s.name]),
+        waits = [max(math.floor(self.watermarks[s.name] - self.settle),
                      math.floor(newest - (s.lateness_s or self.lateness)))
                  for s in signals.signals()
                  if s.steady and not s.reacts_later and s.name in self.watermarks]
@@ -88,11 +91,12 @@ class Bucketer:
     def _close_until(self, until: int) -> list[Second]:
         if until <= self.closed_until:
             return []
-        start = self.closed_until if self.closed_until else min(self.open, default=until)
+        first = not self.closed_until  # Nothing closed yet: the stream starts at its first data.
+        start = min(self.open, default=until) if first else self.closed_until
         closed: list[Second] = []
         for t in range(start, until):
             second = self.open.pop(t, None)
-            if second is not None or closed:
+            if second is not None or closed or not first:  # A hole is a row too.
                 closed.append(second or Second(t))
         for t in [t for t in self.open if t < until]:
             self.open.pop(t)

@@ -7,10 +7,10 @@ import itertools
 import random
 from pathlib import Path
 
-from services.fuser.buckets import Signal
+from services.fuser.buckets import Bucketer, Signal
 from services.fuser.decider import Decider, FuserConfig, Outputs
 from services.fuser.model import ModelStore
-from shared.contracts import ChatSecond
+from shared.contracts import AudioFeatures, ChatSecond
 from tests.services.fuser.scenario import stream
 
 IDS = (f"job{i}" for i in itertools.count())
@@ -131,3 +131,25 @@ def test_seconds_in_a_recording_gap_are_written_and_marked(tmp_path: Path) -> No
     assert [r.t for r in holes] == [float(t) for t in range(40, 50)]
     assert all({"audio", "motion", "face"} <= set(r.missing) for r in holes)
     assert all(r.loud_db is None and r.motion_avg is None for r in holes)
+
+
+def _half(t: float) -> AudioFeatures:
+    return AudioFeatures(channel="c", session="s", t=t, dur=0.5, wall=1000.0 + t, loud_db=-30.0,
+                         peak_db=-6.0, f0_mean=None, f0_var=None, voiced_ratio=0.0,
+                         centroid=1000.0, onset_mean=0.0, onset_max=0.0, clipped_ratio=0.0)
+
+
+def test_audio_a_little_out_of_order_still_counts_and_a_hole_is_a_row() -> None:
+    """Two copies of audio_features may publish a channel's chunks out of order: the second
+    waits `settle` past the newest one. A second nobody spoke of is still a row."""
+    buckets = Bucketer(lateness=4.0, settle=1.0)
+    for t in (0.0, 0.5, 1.0, 2.0):  # 1.5 comes after 2.0; 3.0-3.5 are lost
+        buckets.add(_half(t))
+    assert [s.t for s in buckets.ready()] == [0]  # 1 waits for its late half
+    buckets.add(_half(1.5))
+    for t in (2.5, 4.0, 4.5, 5.0, 5.5, 6.0):
+        buckets.add(_half(t))
+    closed = buckets.ready()
+    assert [s.t for s in closed] == [1, 2, 3, 4]
+    assert len(closed[0].messages("audio")) == 2 and buckets.late_messages == 0
+    assert closed[2].messages("audio") == []  # the hole: a row with nothing heard
