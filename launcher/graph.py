@@ -20,7 +20,7 @@ TOPICS: tuple[Topic[Any], ...] = tuple(v for v in vars(streams).values() if isin
 """Every topic, in the order `shared/streams.py` declares them."""
 
 LEGEND = """\
-Streams per channel are clip-live:ch:<channel>:<name>; global ones are clip-live:<name>.
+Streams per channel are clip-live:ch:{<channel>}:<name>; global ones are clip-live:{<name>}.
 How each worker reads: (group) its copies share the messages through a consumer group;
 (owner) only for the channels it owns; (looks) sees every message, without a group."""
 

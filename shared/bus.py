@@ -13,6 +13,9 @@
 On the wire a message is one field `data` (the JSON of its contract) plus the raw binary parts
 its topic declares (`Topic.parts`). Publishing checks the parts given are those; a message that
 arrives without one is not valid, and goes to the dead-letter stream like any other.
+
+On a Redis Cluster, reads of many streams and writes that go together are split by hash slot
+(`shared/cluster.py`); on plain Redis they stay single calls.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from shared.cluster import (
+    Write,
+    is_cluster,
+    read_split,
+    set_write,
+    transactions_by_slot,
+    xadd_write,
+)
 from shared.contracts import Contract, DeadLetter
 from shared.outbox import MAX_BYTES, Outbox
 from shared.redis_client import REDIS_DOWN as REDIS_DOWN
@@ -225,7 +236,7 @@ class Bus:
         """
         if not streams:
             return [], {}
-        reply: Any = await self.redis.xread(
+        reply: Any = await self._xread(
             {name: after for name, (_, after) in streams.items()}, count=count,
             block=self._block(block_ms))
         found: list[Delivery[Any]] = []
@@ -247,7 +258,7 @@ class Bus:
         as read."""
         if not streams:
             return []
-        reply: Any = await self.redis.xread(
+        reply: Any = await self._xread(
             {name: after for name, (_, after) in streams.items()}, count=count,
             block=self._block(block_ms))
         batches = []
@@ -272,15 +283,21 @@ class Bus:
         Redis is waited for (not written twice); a Redis that is down raises, for the caller
         to try again."""
         await self.outbox.drained()
-        async with self.writer().pipeline(transaction=True) as pipe:
-            for topic, message, channel in items:
-                if not isinstance(message, topic.model):
-                    raise TypeError(f"{topic.name} carries {topic.model.__name__}, "
-                                    f"not {message!r}")
-                pipe.xadd(topic.stream(channel), _encode(message, None),
-                          maxlen=self.settings.stream_maxlen)
-            for key, value in (keys or {}).items():
-                pipe.set(key, value)
+        maxlen = self.settings.stream_maxlen
+        writes: list[Write] = []
+        for topic, message, channel in items:
+            if not isinstance(message, topic.model):
+                raise TypeError(f"{topic.name} carries {topic.model.__name__}, "
+                                f"not {message!r}")
+            writes.append(xadd_write(topic.stream(channel), _encode(message, None), maxlen))
+        writes += [set_write(key, value) for key, value in (keys or {}).items()]
+        writer = self.writer()
+        if is_cluster(writer):  # One MULTI per slot, the plain keys' slot last.
+            await transactions_by_slot(writer, writes, last=keys or {})
+            return
+        async with writer.pipeline(transaction=True) as pipe:
+            for _, add in writes:
+                add(pipe)
             await pipe.execute()
 
     # ---- Consumer groups ----------------------------------------------------------------------
@@ -366,7 +383,7 @@ class Bus:
         self, streams: Mapping[str, Topic[Any]], group: str, consumer: str
     ) -> list[Delivery[Any]]:
         """New messages for this consumer, up to `read_batch` per stream."""
-        reply: Any = await self.redis.xreadgroup(
+        reply: Any = await self._xreadgroup(
             group, consumer, {s: ">" for s in streams},
             count=self.settings.read_batch, block=self._block(self.settings.read_block_ms),
         )
@@ -383,7 +400,7 @@ class Bus:
     ) -> list[Delivery[Any]]:
         """Messages already handed to this consumer and not acknowledged (a read whose answer
         was lost while Redis was away), up to `read_batch` per stream."""
-        reply: Any = await self.redis.xreadgroup(
+        reply: Any = await self._xreadgroup(
             group, consumer, {s: "0" for s in streams}, count=self.settings.read_batch)
         found: list[Delivery[Any]] = []
         for raw_stream, entries in reply or []:
@@ -398,6 +415,23 @@ class Bus:
             log.info("reading again %d message(s) handed to us before Redis went away",
                      len(found))
         return found
+
+    async def _xread(self, streams: dict[Any, Any], *, count: int,
+                     block: int | None = None) -> Any:
+        """XREAD over many streams; on a cluster, one read per hash slot."""
+        if not is_cluster(self.redis):
+            return await self.redis.xread(streams, count=count, block=block)
+        return await read_split(self.redis, streams, lambda p, some, b: p.xread(
+            dict(some), count=count, block=b), block)
+
+    async def _xreadgroup(self, group: str, consumer: str, streams: dict[Any, Any], *,
+                          count: int, block: int | None = None) -> Any:
+        """XREADGROUP over many streams; on a cluster, one read per hash slot."""
+        if not is_cluster(self.redis):
+            return await self.redis.xreadgroup(group, consumer, streams, count=count,
+                                               block=block)
+        return await read_split(self.redis, streams, lambda p, some, b: p.xreadgroup(
+            group, consumer, dict(some), count=count, block=b), block)
 
     async def ack(self, delivery: Delivery[Any], group: str) -> None:
         await self.redis.xack(delivery.stream, group, delivery.id)

@@ -12,6 +12,11 @@ Two kinds of client:
 
 `Outage` is how a loop rides out Redis being away: it logs once, waits longer each time,
 and logs once more when Redis is back.
+
+A Redis Cluster is found by itself: `connect_redis` asks the server at the URL (`INFO
+cluster`), and when it says `cluster_enabled:1` the client is redis-py's cluster client,
+started from that node, with the same timeouts and retries. Both clients offer the same
+commands; the few places that must act differently ask `shared.cluster.is_cluster`.
 """
 
 from __future__ import annotations
@@ -20,21 +25,33 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    RedisClusterUnreachableError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.cluster import cluster_like, is_cluster
 from shared.settings import Settings
 from shared.timing import sleep_unless
 
 log = logging.getLogger("clip_live.bus")
 
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-"""Errors that mean Redis cannot be reached right now."""
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError, ClusterDownError, TryAgainError,
+              SlotNotCoveredError, RedisClusterUnreachableError)
+"""Errors that mean Redis cannot be reached right now (the last four: a cluster that is
+down, or moving slots between shards; plain Redis never raises them)."""
 
 CONNECT_TIMEOUT_S = 5.0
 READ_MARGIN_S = 10.0
@@ -68,7 +85,9 @@ def socket_timeout_s(settings: Settings) -> float:
 def longest_block_ms(redis: Redis) -> int | None:
     """The longest block a blocking read on this client may ask for without tripping its
     socket timeout (None: no limit)."""
-    timeout = redis.connection_pool.connection_kwargs.get("socket_timeout")
+    kwargs = cast(Any, redis).connection_kwargs if is_cluster(redis) else \
+        redis.connection_pool.connection_kwargs
+    timeout = kwargs.get("socket_timeout")
     if not timeout:
         return None
     return max(10, int((float(timeout) - READ_MARGIN_S / 2) * 1000))
@@ -99,6 +118,11 @@ def client_options(settings: Settings) -> dict[str, Any]:
 def writer_for(redis: Redis) -> Redis:
     """A client to the same server as `redis`, for writes that must not run twice: no read
     timeout, no retries by the client (the outbox retries, knowing what it sent)."""
+    if is_cluster(redis):
+        return cast(Redis, cluster_like(
+            redis, socket_timeout=None, socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_keepalive=True, socket_keepalive_options=_keepalive(),
+            retry=Retry(NoBackoff(), 0)))
     pool = redis.connection_pool
     kwargs = dict(pool.connection_kwargs)
     kwargs.update(socket_timeout=None, socket_connect_timeout=CONNECT_TIMEOUT_S,
@@ -123,8 +147,16 @@ async def connect_redis(url: str, settings: Settings) -> Redis:
                                       retry=Retry(NoBackoff(), 0))
         try:
             await probe.ping()
-            return Redis.from_url(url, **client_options(settings))
-        except REDIS_DOWN as err:
+            if not await _cluster_enabled(probe):
+                return Redis.from_url(url, **client_options(settings))
+            cluster = RedisCluster.from_url(url, **client_options(settings))
+            try:
+                await cluster.initialize()
+            except BaseException:
+                await cluster.aclose()
+                raise
+            return cast(Redis, cluster)
+        except (*REDIS_DOWN, RedisClusterException) as err:
             reason = str(err).replace(url, shown) or type(err).__name__
             if settings.redis_connect_timeout_s and time.monotonic() + wait > deadline:
                 raise RedisUnreachable(f"cannot reach Redis at {shown}: {reason}") from None
@@ -134,6 +166,16 @@ async def connect_redis(url: str, settings: Settings) -> Redis:
             wait = min(wait * 2, settings.redis_retry_max_s)
         finally:
             await probe.aclose()
+
+
+async def _cluster_enabled(probe: Redis) -> bool:
+    """True when the server is a node of a Redis Cluster. A server that will not say (an
+    old one, or a user not allowed INFO) counts as plain Redis."""
+    try:
+        info: Any = await probe.info("cluster")
+    except ResponseError:
+        return False
+    return str(info.get("cluster_enabled", 0)) == "1"
 
 
 class Outage:

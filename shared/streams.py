@@ -2,7 +2,13 @@
 
 A `Topic` ties a stream to the one message model it carries, and names the binary parts every
 message of it has (audio's `pcm`). Per-channel topics get the channel in their name
-(`clip-live:ch:<channel>:audio`); global topics do not (`clip-live:control`).
+(`clip-live:ch:{<channel>}:audio`); global topics do not (`clip-live:{control}`).
+
+Hash tags (the part in braces) are for Redis Cluster, which hashes only that part of a name
+to pick the shard a key lives on: every key of one channel carries `{<channel>}`, so one
+channel's streams, pins and fuser checkpoint live together and can be read or written in one
+call; each global stream has a tag of its own; the clip records and the clip index share
+`{clips}`, as they are written in one MULTI. Plain Redis ignores the braces.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from shared.contracts import (
 )
 
 ROOT = "clip-live"
+CLIPS_TAG = "{clips}"
+"""The hash tag of the clip records and the clip index (written together, so on one shard)."""
 
 C = TypeVar("C", bound=Contract)
 PartCheck = Callable[[C, Mapping[str, bytes]], str | None]
@@ -61,10 +69,31 @@ class Topic(Generic[C]):
         if not self.per_channel:
             if channel is not None:
                 raise ValueError(f"topic {self.name} is global: it takes no channel")
-            return f"{ROOT}:{self.name}"
+            return f"{ROOT}:{tag(self.name)}"
         if channel is None:
             raise ValueError(f"topic {self.name} is per channel: name the channel")
-        return f"{ROOT}:ch:{check_channel(channel)}:{self.name}"
+        return f"{channel_prefix(channel)}{self.name}"
+
+
+def tag(name: str) -> str:
+    """`name` as a Redis Cluster hash tag: only it picks the shard of a key that holds it."""
+    return f"{{{name}}}"
+
+
+def channel_prefix(channel: str) -> str:
+    """What every name of one channel begins with; its tag keeps them on one shard."""
+    return f"{ROOT}:ch:{tag(check_channel(channel))}:"
+
+
+def glob_escape(text: str) -> str:
+    """`text` as a literal in a Redis SCAN MATCH pattern: `*`, `?`, `[`, `]` and `\\` are
+    special there (braces are not). Pure."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def channel_pattern(channel: str) -> str:
+    """A SCAN MATCH pattern for every name of one channel."""
+    return f"{glob_escape(channel_prefix(channel))}*"
 
 
 # Binary parts. Readers take them as `delivery.blobs[PCM]`: the bus has checked they are there.
@@ -122,7 +151,7 @@ CLIP_PROGRESS = Topic("clip-progress", ClipProgress, per_channel=False)
 CLIPS = Topic("clips", Clip, per_channel=False)
 
 # Where messages that keep failing end up. Entries copy the failed message's fields.
-DEAD_LETTER_STREAM = f"{ROOT}:dead-letter"
+DEAD_LETTER_STREAM = f"{ROOT}:{tag('dead-letter')}"
 
 
 # ---- Keys that are not streams ----------------------------------------------------------------
@@ -138,30 +167,30 @@ HEARTBEAT_PATTERN = f"{ROOT}:hb:*"
 
 def lease_key(service: str, channel: str) -> str:
     """Who owns `channel` for a stateful `service`; it expires when the owner stops renewing."""
-    return f"{ROOT}:lease:{service}:{check_channel(channel)}"
+    return f"{ROOT}:lease:{service}:{tag(check_channel(channel))}"
 
 
 def pins_key(channel: str) -> str:
     """A sorted set: clip job id -> the earliest stream time that job still needs on disk."""
-    return f"{ROOT}:ch:{check_channel(channel)}:pins"
+    return f"{channel_prefix(channel)}pins"
 
 
 def fuser_checkpoint_key(channel: str) -> str:
     """Where the fuser notes, with every output, how far it got in the channel's session (the
     seconds it wrote, the stream ids to read again from): the next owner goes on from there."""
-    return f"{ROOT}:ch:{check_channel(channel)}:fuser-checkpoint"
+    return f"{channel_prefix(channel)}fuser-checkpoint"
 
 
-CHANNELS_KEY = f"{ROOT}:channels"
+CHANNELS_KEY = f"{ROOT}:{tag('channels')}"
 """A hash: channel -> its latest ChannelState (JSON). The list of channels being watched."""
 
 
 def clip_key(clip_id: str) -> str:
     """A hash with one clip's metadata."""
-    return f"{ROOT}:clip:{clip_id}"
+    return f"{ROOT}:{CLIPS_TAG}:clip:{clip_id}"
 
 
-CLIP_INDEX_KEY = f"{ROOT}:clip-index"
+CLIP_INDEX_KEY = f"{ROOT}:{CLIPS_TAG}:index"
 """A sorted set of clip ids, scored by the wall time they were made."""
 
 

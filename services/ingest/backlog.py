@@ -21,12 +21,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared.bus import DATA_FIELD
-from shared.streams import ROOT
+from shared.streams import channel_pattern
 
 
 async def channel_streams(redis: Redis, channel: str) -> list[str]:
     """The names of every stream of `channel` on the bus."""
-    found = [key async for key in redis.scan_iter(match=f"{ROOT}:ch:{channel}:*",
+    found = [key async for key in redis.scan_iter(match=channel_pattern(channel),
                                                   _type="STREAM")]
     return sorted(_text(key) for key in found)
 

@@ -16,7 +16,7 @@ from shared.bus import Bus, Delivery
 from shared.channels import all_states, channel_choice, is_current, save_if_current, save_state
 from shared.contracts import ChannelState
 from shared.leases import ChannelLeases, own_channels
-from shared.streams import CHANNELS_KEY
+from shared.streams import CHANNELS_KEY, CLIP_INDEX_KEY
 from tests.faults.support import kill, own_redis, quick_settings
 from tests.shared.workers import NOTES, Note
 from tests.support import Records, wait_until
@@ -49,7 +49,7 @@ async def test_a_killed_redis_comes_back_with_its_data_and_consumers_go_on(
         try:
             await bus.publish_many(NOTES, [(Note(n=i), None) for i in range(10)])
             await save_state(bus.redis, _state("alpha"))
-            await bus.redis.zadd("clip-live:clip-index", {"clip1": 1.0})
+            await bus.redis.zadd(CLIP_INDEX_KEY, {"clip1": 1.0})
             await wait_until(lambda: len(seen) == 10, 10, "the first ten")
             await asyncio.sleep(FSYNC_S)
 
@@ -63,7 +63,7 @@ async def test_a_killed_redis_comes_back_with_its_data_and_consumers_go_on(
             await wait_until(lambda: bus.outbox.waiting == 0, 15, "the outbox to empty")
             assert await bus.redis.xlen(NOTES.stream()) == 15
             assert set(await all_states(bus.redis)) == {"alpha"}
-            assert await bus.redis.zrange("clip-live:clip-index", 0, -1) == [b"clip1"]
+            assert await bus.redis.zrange(CLIP_INDEX_KEY, 0, -1) == [b"clip1"]
             groups = await bus.redis.xinfo_groups(NOTES.stream())
             assert [g["name"] for g in groups] == [b"g"]
             await wait_until(lambda: len(seen) >= 15, 15, "the consumer to go on")
