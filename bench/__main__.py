@@ -13,10 +13,10 @@ import subprocess
 import sys
 from typing import Any
 
-BENCHES = ["bench.bus", "bench.ingest_cpu", "bench.audio_motion", "bench.asr", "bench.semantic",
-           "bench.face", "bench.chat", "bench.clip_latency", "bench.api_fanout", "bench.fuser",
-           "bench.retrain", "bench.mesh_memory", "bench.redis_faults", "bench.export",
-           "bench.vod"]
+BENCHES = ["bench.bus", "bench.cluster", "bench.ingest_cpu", "bench.audio_motion", "bench.asr",
+           "bench.semantic", "bench.face", "bench.chat", "bench.clip_latency", "bench.api_fanout",
+           "bench.fuser", "bench.retrain", "bench.mesh_memory", "bench.redis_faults",
+           "bench.export", "bench.vod", "bench.node_capacity"]
 
 RUN_ONE = ("import importlib, json, sys; "
            "print(json.dumps(importlib.import_module(sys.argv[1]).run()))")

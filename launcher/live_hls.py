@@ -33,9 +33,13 @@ class LiveHls:
 
     def __init__(self, folder: Path, *, size: str = "640x360", rate: int = 30,
                  tone_hz: int = 440, segment_s: int = 2, list_size: int = 6,
-                 port: int | None = None, loop_file: Path | None = None) -> None:
+                 port: int | None = None, loop_file: Path | None = None,
+                 copy: bool = False) -> None:
         self.folder = folder
         self.loop_file = loop_file
+        self.copy = copy
+        """Pass the looped file's H.264 and AAC through as they are (it must have a key frame
+        every `segment_s`): a stream that costs next to no CPU to make."""
         self.size, self.rate, self.tone_hz = size, rate, tone_hz
         self.segment_s, self.list_size = segment_s, list_size
         self.port = port or free_port()
@@ -56,8 +60,9 @@ class LiveHls:
         gop = self.rate * self.segment_s
         self.maker = subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", *self._inputs(),
-             "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop),
-             "-keyint_min", str(gop), "-sc_threshold", "0", "-c:a", "aac",
+             *(["-c", "copy"] if self.copy and self.loop_file else
+               ["-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop),
+                "-keyint_min", str(gop), "-sc_threshold", "0", "-c:a", "aac"]),
              "-f", "hls", "-hls_time", str(self.segment_s), "-hls_list_size", str(self.list_size),
              "-hls_flags", "delete_segments", str(self.folder / PLAYLIST)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

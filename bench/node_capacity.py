@@ -1,0 +1,181 @@
+"""How many live channels one node on this machine keeps up with, and the CPU each costs.
+
+For N = 1, 2, 3, 4 channels: a fresh Redis, one `clip-live node` (every worker but the API)
+and N live 720p30 HLS streams of the demo's media (speech over crowd noise). The streams are
+passed through from a file made once, so making them costs next to no CPU and the node has the
+machine. After a warm-up, the node runs `--window` seconds; then:
+
+- CPU per service and in all, in cores, and per channel;
+- each consumer group's lag (messages not yet handed out) at the start and the end of the window:
+  a lag that grows is a worker that falls behind;
+- audio that ASR skipped to stay live (its "fell behind" log lines);
+- how far the events rows are behind the newest audio, in stream seconds.
+
+A node "keeps up" when no group's lag grew by more than `LAG_SLACK` messages and ASR skipped
+less than 5 % of the audio. It stops at the first N that does not keep up.
+
+    python -m bench.node_capacity [--max 4] [--window 60] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from redis import Redis
+
+from bench.mesh_memory import sample, service_of
+from launcher.demo_media import make_demo
+from launcher.live_hls import LiveHls
+from shared.contracts import MonitorCommand
+from shared.embedded_redis import EmbeddedRedis
+from shared.streams import AUDIO, CONTROL, EVENTS
+from tests.support import REPO, child_env
+
+WARM_UP_S = 40.0
+LAG_SLACK = 6
+SKIPPED = re.compile(r"fell behind: skipped ([0-9.]+) s of audio")
+
+
+def stream_file(folder: Path) -> Path:
+    """The demo's media as 720p30 H.264 with a key frame every 2 s, made once."""
+    demo = make_demo(folder / "demo")
+    out = folder / "demo_720p30.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(demo.video),
+         "-vf", "scale=1280:720,fps=30", "-c:v", "libx264", "-preset", "veryfast", "-g", "60",
+         "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac", "-ar", "48000", str(out)],
+        check=True, timeout=900)
+    return out
+
+
+def group_lags(redis: Redis, channels: list[str]) -> dict[str, int]:
+    """Each (stream topic, group)'s lag, summed over the channels."""
+    found: dict[str, int] = {}
+    for channel in channels:
+        for key in redis.scan_iter(match=AUDIO.stream(channel).rsplit(":", 1)[0] + ":*",
+                                   _type="stream"):
+            topic = key.decode().rsplit(":", 1)[1]
+            for group in redis.xinfo_groups(key):
+                name = f"{topic}/{group['name'].decode()}"
+                found[name] = found.get(name, 0) + int(group.get("lag") or 0)
+    return found
+
+
+def newest_t(redis: Redis, stream: str) -> float:
+    last: Any = redis.xrevrange(stream, count=1)
+    if not last:
+        return 0.0
+    return float(json.loads(last[0][1][b"data"])["t"])
+
+
+def one_run(n: int, media: Path, window_s: float, tmp: Path) -> dict[str, Any]:
+    data = tmp / f"data{n}"
+    redis_server = EmbeddedRedis(tmp / f"redis{n}").start(fresh=True)
+    redis = Redis.from_url(redis_server.url)
+    streams = [LiveHls(tmp / f"hls{n}_{i}", loop_file=media, copy=True) for i in range(n)]
+    log = tmp / f"node{n}.log"
+    node = subprocess.Popen(
+        [sys.executable, str(REPO / "clip_live.py"), "node", "--redis", redis_server.url],
+        env=child_env(CLIP_LIVE_DATA_DIR=str(data)), cwd=tmp, stdin=subprocess.DEVNULL,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    channels = [f"c{i}" for i in range(n)]
+    try:
+        for hls in streams:
+            hls.start()
+        for channel, hls in zip(channels, streams, strict=True):
+            command = MonitorCommand(channel=channel, action="start", url=hls.url,
+                                     wall=time.time())
+            redis.xadd(CONTROL.stream(), {"data": command.model_dump_json()})
+        time.sleep(WARM_UP_S)
+        services = {name: p for p in psutil.Process(node.pid).children()
+                    if (name := service_of(p))}
+        first, lags0 = sample(services), group_lags(redis, channels)
+        log_start = log.stat().st_size
+        started = time.monotonic()
+        time.sleep(window_s)
+        last, lags1 = sample(services), group_lags(redis, channels)
+        took = time.monotonic() - started
+        behind = max(newest_t(redis, AUDIO.stream(c)) - newest_t(redis, EVENTS.stream(c))
+                     for c in channels)
+    finally:
+        node.send_signal(signal.SIGINT)
+        try:
+            node.wait(60)
+        except subprocess.TimeoutExpired:
+            node.kill()
+        for hls in streams:
+            hls.stop()
+        redis_server.stop()
+    with log.open("rb") as handle:
+        handle.seek(log_start)
+        skipped = sum(float(m) for m in SKIPPED.findall(handle.read().decode(errors="replace")))
+    cpu = {name: (last[name][1] - first[name][1]) / took for name in last if name in first}
+    grew = {name: lags1.get(name, 0) - lags0.get(name, 0) for name in lags1}
+    keeps_up = max(grew.values(), default=0) <= LAG_SLACK and skipped < 0.05 * window_s * n
+    return {
+        "channels": n, "keeps_up": keeps_up, "cores_in_all": round(sum(cpu.values()), 2),
+        "cores_per_channel": round(sum(cpu.values()) / n, 2),
+        "cpu_cores": {k: round(v, 2) for k, v in sorted(cpu.items())},
+        "lag_growth": {k: v for k, v in sorted(grew.items()) if v},
+        "asr_skipped_s": round(skipped, 1), "events_behind_audio_s": round(behind, 1),
+    }
+
+
+def measure(most: int, window_s: float) -> list[dict[str, Any]]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="clip-live-nodes-") as name:
+        tmp = Path(name)
+        media = stream_file(tmp)
+        for n in range(1, most + 1):
+            result = one_run(n, media, window_s, tmp)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+            results.append(result)
+            if not result["keeps_up"]:
+                break
+    return results
+
+
+def run(most: int = 4, window_s: float = 60.0) -> dict[str, Any]:
+    """The numbers `python -m bench` prints."""
+    results = measure(most, window_s)
+    kept = [r["channels"] for r in results if r["keeps_up"]]
+    out: dict[str, Any] = {"channels_kept_up": max(kept, default=0)}
+    for r in results:
+        n = r["channels"]
+        out[f"{n}ch_keeps_up"] = r["keeps_up"]
+        out[f"{n}ch_cores_per_channel"] = r["cores_per_channel"]
+        out[f"{n}ch_asr_skipped_s"] = r["asr_skipped_s"]
+        out[f"{n}ch_events_behind_audio_s"] = r["events_behind_audio_s"]
+        out[f"{n}ch_lag_growth"] = json.dumps(r["lag_growth"])
+        out[f"{n}ch_cpu_cores"] = json.dumps(r["cpu_cores"])
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max", type=int, default=4, help="most channels to try (default 4)")
+    parser.add_argument("--window", type=float, default=60.0,
+                        help="seconds measured per step, after a warm-up (default 60)")
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    args = parser.parse_args()
+    result = run(args.max, args.window)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<32} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
