@@ -104,8 +104,13 @@ class Decider:
     def add(self, message: Signal) -> None:
         """Take in one signal message (in any order, duplicates allowed)."""
         self.session = message.session or self.session
+        late_before = self.buckets.late_messages
         self.buckets.add(message)
         signal = signals.by_model(type(message))
+        if self.buckets.late_messages > late_before and self._votes_alone(signal, message):
+            # It came after its seconds closed (words come once their phrase is final): its
+            # vote still counts, as a chat spike's does, for the seconds it covers.
+            self.unjudged.append((signal, message))
         if signal.reacts_later:
             t = int(message.t)
             seen = self.reacting.setdefault(signal.name, {})
@@ -221,11 +226,20 @@ class Decider:
 
     def _late_window(self, signal: FuserSignal, message: Stamped) -> tuple[float, float]:
         """The stream seconds a late vote speaks for: those its message names, else the
-        chat delay before it."""
+        seconds it covers (a signal that came late), else the chat delay before it."""
         named = signal.late_window(message) if signal.late_window else None
         if named is not None:
             return math.floor(named[0]), named[1]
+        if not signal.reacts_later:
+            return math.floor(message.t), message.t + max(message.dur, 1e-6) - 1e-6
         return message.t - self.config.chat_delay, message.t
+
+    def _votes_alone(self, signal: FuserSignal, message: Stamped) -> bool:
+        """True when a message of a signal judged per second (not one that reacts later)
+        casts its vote by itself, with no z-scores."""
+        if signal.reacts_later or signal.vote is None or signal.votes is None:
+            return False
+        return signal.votes(signal.summarize([message]), {}, self.config.votes)
 
     def _pre_roll(self, t: float, reach_back: float | None) -> float:
         """The clip's pre-roll: the setting, or longer so the clip starts at `reach_back`,

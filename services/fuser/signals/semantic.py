@@ -43,9 +43,8 @@ SIGNAL = FuserSignal(
         Feature("hype_words", "hype_words", 0.8),
         Feature("excited_margin", "excited_margin", 3.0),
     ),
+    # A phrase's meaning is stamped at its first word and comes once the phrase is final, its
+    # length plus a pause and a pass later: often after its seconds closed. Seconds never wait
+    # for it (it is not steady); a late phrase that votes still votes for the seconds it covers.
     vote="voice", votes=votes,
-    # A phrase's meaning is stamped at its first word and comes once the phrase is final: its
-    # length plus the pause and a pass later (final captions 1.6-2.3 s after their last word on
-    # an idle machine; on a busy one the demo's shout came more than 8 s after its first word).
-    lateness_s=15.0,
 )

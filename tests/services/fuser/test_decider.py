@@ -10,7 +10,7 @@ from pathlib import Path
 from services.fuser.buckets import Bucketer, Signal
 from services.fuser.decider import Decider, FuserConfig, Outputs
 from services.fuser.model import ModelStore
-from shared.contracts import AudioFeatures, ChatSecond
+from shared.contracts import AudioFeatures, ChatSecond, Semantic
 from tests.services.fuser.scenario import stream
 
 IDS = (f"job{i}" for i in itertools.count())
@@ -153,3 +153,32 @@ def test_audio_a_little_out_of_order_still_counts_and_a_hole_is_a_row() -> None:
     assert [s.t for s in closed] == [1, 2, 3, 4]
     assert len(closed[0].messages("audio")) == 2 and buckets.late_messages == 0
     assert closed[2].messages("audio") == []  # the hole: a row with nothing heard
+
+
+def _calm_voice(messages: list[Signal], moment: int) -> list[Signal]:
+    """The scenario with a calm voice and picture at the moment: only chat and words vote."""
+    calm = stream(moment=None, face=False)
+    keep = [m for m in messages if isinstance(m, (ChatSecond, Semantic))]
+    return sorted([m for m in calm if not isinstance(m, (ChatSecond, Semantic))] + keep,
+                  key=lambda m: m.t)
+
+
+def test_words_that_come_after_their_seconds_closed_still_vote(tmp_path: Path) -> None:
+    """A phrase's meaning comes once the phrase is final, often after its seconds closed.
+    Its vote still counts, with the chat spike's, for the seconds it covers."""
+    moment = 60
+    messages = _calm_voice(stream(moment=moment, face=False), moment)
+    said = next(m for m in messages if isinstance(m, Semantic) and m.t == moment)
+    # The shout as chat places it (chat votes for 62-64 here).
+    words = said.model_copy(update={"t": moment + 2.0, "wall": said.wall + 2.0})
+    messages = sorted([m for m in messages if m is not said] + [words], key=lambda m: m.t)
+    on_time = run(messages, tmp_path)
+    late = [m for m in messages if m is not words]
+    late.insert(next(i for i, m in enumerate(late) if m.t >= moment + 8), words)
+    came_late = run(late, tmp_path)
+    no_words = run([m for m in messages if m is not words], tmp_path)
+    assert len(on_time.jobs) == 1
+    assert no_words.jobs == []  # chat alone is one vote: no clip
+    assert len(came_late.jobs) == 1
+    assert came_late.jobs[0].why is not None and came_late.jobs[0].why.votes["voice"]
+    assert moment + 2 <= (came_late.jobs[0].t or 0) <= moment + 4
