@@ -197,3 +197,19 @@ CLIP_INDEX_KEY = f"{ROOT}:{CLIPS_TAG}:index"
 def clip_job_key(job_id: str) -> str:
     """Who works on clip job `job_id` now (expires if that worker dies), or how it ended."""
     return f"{ROOT}:clip-job:{job_id}"
+
+
+LEASE_PATTERN = f"{ROOT}:lease:*"
+"""Every channel lease (see `lease_key`): `/metrics` counts them per service."""
+
+
+def lease_service(key: str) -> str:
+    """The service a lease key (see `lease_key`) belongs to. Pure."""
+    return key.removeprefix(LEASE_PATTERN[:-1]).rpartition(":")[0]
+
+
+def asr_stats_key(channel: str) -> str:
+    """A hash the asr worker writes after each batch of a channel's audio, for `/metrics`:
+    `lag_s` (how old the newest audio it heard was), `dropped_s` (audio skipped in all) and
+    `wall` (when it wrote). On the channel's shard, like its other names."""
+    return f"{channel_prefix(channel)}asr-stats"

@@ -24,6 +24,7 @@ from services.api import (
     routes_docs,
     routes_export,
     routes_health,
+    routes_metrics,
 )
 from services.api.apitoken import resolve_token
 from services.api.limits import LimitBody, validation_error
@@ -41,6 +42,7 @@ them, and follow everything live on the websocket.
 `<data_dir>/api_token` (made at the first start). Reads need it too when the setting
 `api_token_for_reads` is on (by default when the API listens beyond loopback); a read may pass
 it as `?token=`. `/health` answers anyone, but only callers with the token see its details.
+`/metrics` (Prometheus text format) always needs the token.
 
 **Limits.** A request body may be at most 64 KiB (else 413). Source URLs must be public
 (see the setting `api_allow_private_sources`).
@@ -93,6 +95,7 @@ def create_app(settings: Settings, bus: Bus, token: str | None = None) -> FastAP
 
     reads = reads_need_token(settings)
     app.include_router(routes_health.router)
+    app.include_router(routes_metrics.router)  # needs the token always (see its module)
     for module in (routes_channels, routes_clips, routes_export):
         app.include_router(module.router, responses=READ_TOKEN if reads else None)
     app.include_router(routes_dashboard.router)

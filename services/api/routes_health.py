@@ -63,7 +63,8 @@ async def health(request: Request, response: Response) -> Health:
 
 async def stream_lag(redis: Redis, channels: list[str]) -> dict[str, dict[str, Any]]:
     """Per existing stream: its length and, per consumer group, `pending` (handed out, not yet
-    acknowledged) and `lag` (not yet handed out; Redis 7 and newer)."""
+    acknowledged), `lag` (not yet handed out) and `entries_read` (handed out in all; both
+    Redis 7 and newer, None when Redis cannot tell). `/metrics` reads this too."""
     names = [t.stream() for t in TOPICS if not t.per_channel]
     names += [t.stream(c) for c in channels for t in TOPICS if t.per_channel]
     async with redis.pipeline(transaction=False) as pipe:
@@ -82,10 +83,11 @@ async def stream_lag(redis: Redis, channels: list[str]) -> dict[str, dict[str, A
 
 
 def _group(info: dict[str, Any]) -> dict[str, Any]:
-    lag = info.get("lag")
+    lag, read = info.get("lag"), info.get("entries-read")
     return {
         "consumers": int(info.get("consumers") or 0),
         "pending": int(info.get("pending") or 0),
         "lag": None if lag is None else int(lag),
+        "entries_read": None if read is None else int(read),
         "last_delivered_id": as_text(info.get("last-delivered-id", "")),
     }

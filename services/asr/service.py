@@ -18,19 +18,24 @@ last final caption is heard again, chunk by chunk, and closed as a final caption
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
+
+from redis.typing import EncodableT, FieldT
 
 from services.asr.backends import Engine, load_engine
 from services.asr.chunks import audio_runs, caption, pcm_to_float
 from services.asr.streaming import Update
 from shared.bus import Delivery
 from shared.contracts import AudioChunk, Caption
+from shared.redis_client import REDIS_DOWN
 from shared.runtime import ServiceContext
-from shared.streams import AUDIO, CAPTIONS, PCM
+from shared.streams import AUDIO, CAPTIONS, PCM, asr_stats_key
 
 IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
 CATCH_UP_MAX_S = 30.0  # the most audio a new owner hears again from the last one's buffer
@@ -142,11 +147,12 @@ class ChannelAsr:
             batch = await self.fresh(self.inbox)
             self.inbox = []
             flushed = False
+            heard = None
             if batch:
-                chunk = batch[-1][0]
+                heard = chunk = batch[-1][0]
                 self.clock = (chunk.t, chunk.wall)
                 await self.publish(await self.compute(functools.partial(self.feed, batch)))
-            self.note_drops()
+            await self.note_stats(heard, self.note_drops())
 
     async def fresh(
         self, batch: list[tuple[AudioChunk, bytes]]
@@ -195,8 +201,8 @@ class ChannelAsr:
         if messages:
             await self.ctx.bus.publish_many(CAPTIONS, messages, channel=self.channel)
 
-    def note_drops(self) -> None:
-        """Log audio skipped because we fell behind."""
+    def note_drops(self) -> float:
+        """Log audio skipped because we fell behind; return how much (seconds)."""
         skipped = self.skipped_s + max(0.0, self.recognizer.dropped_s - self.dropped_s)
         self.dropped_s, self.skipped_s = self.recognizer.dropped_s, 0.0
         if skipped > 0.01:
@@ -204,6 +210,22 @@ class ChannelAsr:
                 "fell behind: skipped %.1f s of audio to stay within %.1f s of live",
                 skipped, self.ctx.settings.asr_max_lag_s, extra={"channel": self.channel},
             )
+        return skipped
+
+    async def note_stats(self, heard: AudioChunk | None, skipped: float) -> None:
+        """Note for `/metrics`, in one small write per batch: how old the newest audio we just
+        heard is (its end to now, so it counts the pass too) and the audio skipped in all (a
+        running total in Redis, so it goes on across owners). A lost write only leaves the
+        numbers a little old, so Redis being down does not stop the captions."""
+        key, now = asr_stats_key(self.channel), time.time()
+        fields: dict[FieldT, EncodableT] = {"wall": round(now, 3)}
+        if heard is not None:
+            fields["lag_s"] = round(max(0.0, now - heard.wall - heard.dur), 3)
+        with contextlib.suppress(*REDIS_DOWN):
+            async with self.ctx.bus.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping=fields)
+                pipe.hincrbyfloat(key, "dropped_s", round(skipped, 3))
+                await pipe.execute()
 
 
 def _heard(final: Caption | None, chunk: AudioChunk) -> bool:
