@@ -28,7 +28,7 @@ from tests.services.fuser.scenario import CHANNEL, SESSION, stream
 def cpu_ms_per_stream_s(folder: Path, seconds: int = 600) -> float:
     model = ModelStore(folder / "models").load_current()
     ids = (str(i) for i in itertools.count())
-    fuser = Decider(CHANNEL, FuserConfig(), model, lambda: next(ids), time.time)
+    fuser = Decider(CHANNEL, FuserConfig(), model, lambda *_: next(ids), time.time)
     messages = stream(seconds=seconds, moment=300)
     start = time.process_time()
     for message in messages:

@@ -4,15 +4,15 @@ output together with the checkpoint that says how far we got (see `checkpoint`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from services.fuser import signals
 from services.fuser.checkpoint import Checkpoint, ReplayPoints
-from services.fuser.decider import Decider, FuserConfig, Outputs
+from services.fuser.decider import Decider, FuserConfig, Outputs, job_id_for
 from services.fuser.events_log import append_rows
 from services.fuser.merge import Entry, TimeMerge
 from services.fuser.model import LoadedModel
@@ -38,7 +38,7 @@ class ChannelRun:
         self.channel = channel
         self.model = model
         self.stop = stop
-        self.decider = Decider(channel, config, model(), lambda: uuid.uuid4().hex[:12],
+        self.decider = Decider(channel, config, model(), functools.partial(job_id_for, channel),
                                time.time)
         self.topics: dict[str, Topic[Any]] = {t.stream(channel): t for t in signals.topics()}
         self.places = dict.fromkeys(self.topics, "0")

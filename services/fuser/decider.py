@@ -12,6 +12,7 @@ hold those seconds (a longer pre-roll, as far as the recording on disk still rea
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import deque
 from collections.abc import Callable
@@ -75,11 +76,19 @@ class Closed:
     model: ModelTag | None = None  # the model that judged it
 
 
+def job_id_for(channel: str, session: str, t: float) -> str:
+    """The clip job's id for second `t`: the same second always gets the same id, so a fuser
+    that takes a channel over and decides that second again asks for a job the clipper has
+    already done (it skips it), never a second clip."""
+    return hashlib.sha1(f"{channel}|{session}|{t:.3f}".encode()).hexdigest()[:12]
+
+
 class Decider:
     """Decides for one channel."""
 
     def __init__(self, channel: str, config: FuserConfig, model: LoadedModel,
-                 new_job_id: Callable[[], str], now: Callable[[], float]) -> None:
+                 new_job_id: Callable[[str, float], str], now: Callable[[], float]) -> None:
+        """`new_job_id(session, t)` names the clip job for second `t` of `session`."""
         self.channel = channel
         self.config = config
         self.model = model
@@ -253,7 +262,7 @@ class Decider:
     def _trigger(self, closed: Closed, trigger: Trigger, out: Outputs,
                  reach_back: float | None = None) -> None:
         accepted = self.planner.accept(float(closed.t), trigger)
-        job_id = self.new_job_id() if accepted else ""
+        job_id = self.new_job_id(closed.session, float(closed.t)) if accepted else ""
         spike = Spike(
             channel=self.channel, session=closed.session, t=float(closed.t), dur=1.0,
             wall=closed.wall, probability=round(closed.probability, 4),

@@ -102,7 +102,7 @@ def test_a_spike_and_its_clip_job_name_the_model_that_judged_them(tmp_path: Path
                         {"features": list(feature_names()), "trained_on": "chat of demo"},
                         "channel")
     ids = (f"job{i}" for i in itertools.count())
-    fuser = Decider("demo", FuserConfig(), model, lambda: next(ids), lambda: 0.0)
+    fuser = Decider("demo", FuserConfig(), model, lambda *_: next(ids), lambda: 0.0)
     jobs, spikes = [], []
     for message in stream(seconds=40, moment=None, chat=False):
         fuser.add(message)

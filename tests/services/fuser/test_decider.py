@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from services.fuser.buckets import Bucketer, Signal
-from services.fuser.decider import Decider, FuserConfig, Outputs
+from services.fuser.decider import Decider, FuserConfig, Outputs, job_id_for
 from services.fuser.model import ModelStore
 from shared.contracts import AudioFeatures, ChatSecond, Semantic
 from tests.services.fuser.scenario import stream
@@ -19,7 +19,7 @@ IDS = (f"job{i}" for i in itertools.count())
 def run(messages: list[Signal], tmp_path: Path, config: FuserConfig | None = None,
         finish: bool = True) -> Outputs:
     model = ModelStore(tmp_path / "models").load_current()
-    fuser = Decider("demo", config or FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
+    fuser = Decider("demo", config or FuserConfig(), model, lambda *_: next(IDS), lambda: 0.0)
     total = Outputs()
     feed(fuser, messages, total)
     if finish:
@@ -182,3 +182,11 @@ def test_words_that_come_after_their_seconds_closed_still_vote(tmp_path: Path) -
     assert len(came_late.jobs) == 1
     assert came_late.jobs[0].why is not None and came_late.jobs[0].why.votes["voice"]
     assert moment + 2 <= (came_late.jobs[0].t or 0) <= moment + 4
+
+
+def test_a_second_decided_again_names_the_same_clip_job() -> None:
+    """A fuser that takes over and decides a second again (its first owner died after asking
+    for the clip, before its checkpoint) asks for the same job: the clipper skips a job it did."""
+    assert job_id_for("demo", "s1", 60.0) == job_id_for("demo", "s1", 60.0)
+    assert len({job_id_for("demo", "s1", 60.0), job_id_for("demo", "s1", 61.0),
+                job_id_for("demo", "s2", 60.0), job_id_for("other", "s1", 60.0)}) == 4

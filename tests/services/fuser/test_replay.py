@@ -20,7 +20,7 @@ IDS = (f"job{i}" for i in itertools.count())
 
 def decider(tmp_path: Path) -> Decider:
     model = ModelStore(tmp_path / "models").load_current()
-    return Decider("demo", FuserConfig(), model, lambda: next(IDS), lambda: 0.0)
+    return Decider("demo", FuserConfig(), model, lambda *_: next(IDS), lambda: 0.0)
 
 
 @pytest.mark.parametrize("killed_at", [0.50, 0.52, 0.535, 0.55, 0.56, 0.60, 0.9])
