@@ -3,7 +3,7 @@
 The same work on each: 1 KB messages published in batches of 100 over `CHANNELS` channels
 (whose streams spread over the shards of the cluster), then all read back through one
 consumer group that reads every channel at once; and one-at-a-time publishes. The cluster is
-three masters on loopback ports (`shared/local_cluster.py`); the single Redis is one
+three masters on loopback ports (`tests/local_cluster.py`); the single Redis is one
 redis-server on this machine with the same settings (no saving to disk). Both run on the same
 cores, so this shows what the cluster costs a client, not what more machines would give.
 """
@@ -21,9 +21,9 @@ from shared.bus import Bus, Delivery
 from shared.cluster import is_cluster
 from shared.contracts import Contract
 from shared.embedded_redis import EmbeddedRedis
-from shared.local_cluster import LocalCluster
 from shared.settings import Settings
 from shared.streams import Topic
+from tests.local_cluster import LocalCluster
 
 CHANNELS = 6
 BATCHED = 30_000

@@ -28,7 +28,6 @@ from shared.bus import Bus, Delivery
 from shared.cluster import by_slot, is_cluster, slot_of, write_order
 from shared.contracts import Clip, Heartbeat
 from shared.leases import ChannelLeases
-from shared.local_cluster import LocalCluster
 from shared.redis_client import connect_redis
 from shared.runtime import heartbeats
 from shared.settings import Settings
@@ -48,6 +47,7 @@ from shared.streams import (
     lease_key,
     pins_key,
 )
+from tests.local_cluster import LocalCluster
 from tests.shared.workers import Note
 from tests.support import PYTHON, REPO, child_env, wait_until
 

@@ -31,9 +31,9 @@ from services.clipper.store import save_record
 from shared.bus import DATA_FIELD, Bus
 from shared.contracts import Clip, Segment
 from shared.leases import ChannelLeases
-from shared.local_cluster import LocalCluster
 from shared.settings import Settings
 from shared.streams import CLIP_INDEX_KEY, DEAD_LETTER_STREAM, SEGMENTS, asr_stats_key, clip_key
+from tests.local_cluster import LocalCluster
 from tests.services.api.support import AUTH, TOKEN, RunningApi, set_state
 from tests.support import wait_until
 
