@@ -1,7 +1,7 @@
 """How many live channels one node on this machine keeps up with, and the CPU each costs.
 
 For N = 1, 2, 3, 4 channels: a fresh Redis, one `clip-live node` (every worker but the API)
-and N live 720p30 HLS streams of the demo's media (speech over crowd noise). The streams are
+and N live 720p30 HLS streams with speech most of the time (see `stream_file`). The streams are
 passed through from a file made once, so making them costs next to no CPU and the node has the
 machine. After a warm-up, the node runs `--window` seconds; then:
 
@@ -42,18 +42,36 @@ from shared.streams import AUDIO, CONTROL, EVENTS
 from tests.support import REPO, child_env
 
 WARM_UP_S = 40.0
+STREAM_S = 120
+DEV_DATA = REPO.parent / "shared" / "data" / "asr"
 LAG_SLACK = 6
 SKIPPED = re.compile(r"fell behind: skipped ([0-9.]+) s of audio")
 
 
 def stream_file(folder: Path) -> Path:
-    """The demo's media as 720p30 H.264 with a key frame every 2 s, made once."""
-    demo = make_demo(folder / "demo")
-    out = folder / "demo_720p30.mp4"
+    """A 2-minute 720p30 stream made once, with a key frame every 2 s: a busy test picture with
+    grain (about 3.5 Mbit/s, B-frames, as Twitch sends) and speech most of the time (the shared
+    read-speech clips over light noise, looped). Without the shared data: the demo's media."""
+    out = folder / "stream_720p30.mp4"
+    speech = [*sorted((DEV_DATA / "librivox").glob("*.wav")), DEV_DATA / "jfk.flac"]
+    if not all(path.is_file() for path in speech):
+        speech = [make_demo(folder / "demo").video]
+    parts = "".join(f"[{i}:a]aresample=48000,aformat=channel_layouts=mono,apad=pad_dur=0.4[a{i}];"
+                    for i in range(len(speech)))
+    joined = "".join(f"[a{i}]" for i in range(len(speech)))
+    audio = (f"{parts}{joined}concat=n={len(speech)}:v=0:a=1,aloop=loop=-1:size=2e9,"
+             f"atrim=0:{STREAM_S}[talk];anoisesrc=color=pink:amplitude=0.02:sample_rate=48000,"
+             f"aformat=channel_layouts=mono[hum];[talk][hum]amix=inputs=2:duration=first[aout]")
+    video = len(speech)
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(demo.video),
-         "-vf", "scale=1280:720,fps=30", "-c:v", "libx264", "-preset", "veryfast", "-g", "60",
-         "-keyint_min", "60", "-sc_threshold", "0", "-c:a", "aac", "-ar", "48000", str(out)],
+        ["ffmpeg", "-v", "error", "-nostdin", "-y",
+         *[arg for path in speech for arg in ("-i", str(path))],
+         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={STREAM_S}",
+         "-filter_complex", f"{audio};[{video}:v]noise=alls=14:allf=t+u[vout]",
+         "-map", "[vout]", "-map", "[aout]", "-t", str(STREAM_S),
+         "-c:v", "libx264", "-preset", "veryfast", "-b:v", "3500k", "-maxrate", "3500k",
+         "-bufsize", "7000k", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+         "-c:a", "aac", "-ar", "48000", str(out)],
         check=True, timeout=900)
     return out
 
