@@ -94,6 +94,7 @@ def vod_env(length_s: float) -> dict[str, str]:
         "CLIP_LIVE_INGEST_BACKLOG_MAX_S": f"{BACKLOG_MAX_S:g}",
         "CLIP_LIVE_ASR_VOD": "true",
         "CLIP_LIVE_FUSER_LATENESS_S": f"{FUSER_LATENESS_S:g}",
+        "CLIP_LIVE_FUSER_CLIP_JOBS": "false",  # the VOD run cuts its top moments itself
         "CLIP_LIVE_RETENTION_S": f"{length_s + KEEP_EXTRA_S:.0f}",
     }
 

@@ -38,6 +38,7 @@ from shared.runtime import ServiceContext
 from shared.streams import AUDIO, CAPTIONS, PCM, asr_stats_key
 
 IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
+STATS_TTL_S = 3600  # the ASR numbers of a channel last this long after its last batch
 CATCH_UP_MAX_S = 30.0  # the most audio a new owner hears again from the last one's buffer
 CAPTIONS_LOOK_BACK = 50  # captions read back to find the last final one
 VOD_INBOX_S = 2.0  # VOD mode: the most audio held here, waiting for a pass
@@ -225,6 +226,7 @@ class ChannelAsr:
             async with self.ctx.bus.redis.pipeline(transaction=False) as pipe:
                 pipe.hset(key, mapping=fields)
                 pipe.hincrbyfloat(key, "dropped_s", round(skipped, 3))
+                pipe.expire(key, STATS_TTL_S)  # a channel nobody hears any more fades away
                 await pipe.execute()
 
 

@@ -120,7 +120,7 @@ class ChannelRun:
         items: list[tuple[Topic[Any], Contract, str | None]] = [
             *((EVENTS, r, self.channel) for r in out.rows),
             *((SPIKES, s, self.channel) for s in out.spikes),
-            *((CLIP_REQUESTS, j, None) for j in out.jobs)]
+            *((CLIP_REQUESTS, j, None) for j in out.jobs if self.settings.fuser_clip_jobs)]
         while True:
             try:
                 await self.bus.publish_together(

@@ -54,6 +54,11 @@ class FuserSettings(BaseModel):
         description="A second closes only once each steady signal is this far past it: copies "
                     "of a worker sharing a channel may publish a little out of order.",
     )
+    fuser_clip_jobs: bool = Field(
+        default=True,
+        description="Ask the clipper for a clip at each spike (`clip-live vod` turns it off: "
+                    "it ranks the whole file and cuts its top moments itself).",
+    )
     fuser_chat_delay_s: float = Field(
         default=10.0, ge=0, le=60, description="Chat reacts this late: look back this far."
     )

@@ -39,3 +39,4 @@ async def test_asr_notes_its_lag_and_the_audio_it_skipped(
     assert stats["dropped_s"] <= 20.0  # never more than was sent
     assert stats["lag_s"] >= 15.0  # the newest audio it heard ended 20 s ago or more
     assert abs(stats["wall"] - time.time()) < 60.0
+    assert 0 < await redis_client.ttl(key) <= 3600  # it fades once the channel is gone

@@ -30,11 +30,15 @@ SIGNALS: dict[type, Topic[Any]] = {topic.model: topic for topic in signals.topic
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.parametrize("clip_jobs", [True, False])
 async def test_signals_in_one_clip_job_out_and_events_csv(
-    settings: Settings, bus: Bus, redis_client: Redis
+    settings: Settings, bus: Bus, redis_client: Redis, clip_jobs: bool
 ) -> None:
+    """With `fuser_clip_jobs` off (a VOD run) the spike and its flag are the same, but no job
+    goes to the clipper."""
     await save_state(redis_client, ChannelState(channel=CHANNEL, session=SESSION, state="live",
                                                 url="demo", wall=time.time()))
+    settings = settings.model_copy(update={"fuser_clip_jobs": clip_jobs})
     task = asyncio.create_task(run_service(WORKER, service.main, settings))
     try:
         await _publish(bus, stream(seconds=100, moment=60))
@@ -44,6 +48,11 @@ async def test_signals_in_one_clip_job_out_and_events_csv(
 
         await wait_until(rows_done)
         jobs = await bus.read(CLIP_REQUESTS)
+        if not clip_jobs:
+            assert jobs == []
+            spikes = await bus.read(SPIKES, channel=CHANNEL)
+            assert [s.message for s in spikes if s.message.job_id]
+            return
         assert len(jobs) == 1 and 58 <= (jobs[0].message.t or 0) <= 64
         spikes = await bus.read(SPIKES, channel=CHANNEL)
         assert spikes and spikes[0].message.job_id == jobs[0].message.job_id
