@@ -8,6 +8,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from shared.bus import Bus, Delivery
 from shared.contracts import Contract
@@ -25,6 +26,22 @@ TOPIC = Topic("bench", Payload, per_channel=False)
 BODY = "x" * 1000  # about 1 KB on the wire with the JSON around it
 
 
+
+async def consume_all(bus: Bus, streams: dict[str, Topic[Any]], total: int) -> float:
+    """Read `total` messages from `streams` through one consumer group; messages a second."""
+    handled = 0
+    stop = asyncio.Event()
+
+    async def count(delivery: Delivery[Any]) -> None:
+        nonlocal handled
+        handled += 1
+        if handled >= total:
+            stop.set()
+
+    start = time.perf_counter()
+    await bus.consume(streams, "bench", "c1", count, stop)
+    return total / (time.perf_counter() - start)
+
 async def measure(url: str) -> dict[str, float]:
     settings = Settings(redis_url=url, stream_maxlen=100_000, read_batch=100, read_block_ms=50)
     bus = await Bus.connect(url, settings)
@@ -41,19 +58,7 @@ async def measure(url: str) -> dict[str, float]:
     batched = n_batched / (time.perf_counter() - start)
 
     # Consume everything through a group, batched reads.
-    total = n + n_batched
-    handled = 0
-    stop = asyncio.Event()
-
-    async def count(delivery: Delivery[Payload]) -> None:
-        nonlocal handled
-        handled += 1
-        if handled >= total:
-            stop.set()
-
-    start = time.perf_counter()
-    await bus.consume({TOPIC.stream(): TOPIC}, "bench", "c1", count, stop)
-    consumed = total / (time.perf_counter() - start)
+    consumed = await consume_all(bus, {TOPIC.stream(): TOPIC}, n + n_batched)
 
     # Latency: publish one message every 2 ms, handled by a consumer in the same loop.
     latencies: list[float] = []

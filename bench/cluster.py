@@ -17,7 +17,8 @@ from pathlib import Path
 
 import redis
 
-from shared.bus import Bus, Delivery
+from bench.bus import consume_all
+from shared.bus import Bus
 from shared.cluster import is_cluster
 from shared.contracts import Contract
 from shared.embedded_redis import EmbeddedRedis
@@ -53,19 +54,8 @@ async def measure(url: str) -> dict[str, float]:
                                channel=channels[i % CHANNELS])
     batched = BATCHED / (time.perf_counter() - start)
 
-    total = SINGLE + BATCHED
-    handled = 0
-    stop = asyncio.Event()
-
-    async def count(delivery: Delivery[Payload]) -> None:
-        nonlocal handled
-        handled += 1
-        if handled >= total:
-            stop.set()
-
-    start = time.perf_counter()
-    await bus.consume({TOPIC.stream(c): TOPIC for c in channels}, "bench", "c1", count, stop)
-    consumed = total / (time.perf_counter() - start)
+    consumed = await consume_all(bus, {TOPIC.stream(c): TOPIC for c in channels},
+                                 SINGLE + BATCHED)
     shards = len({str(bus.redis.get_node_from_key(TOPIC.stream(c)))  # type: ignore[attr-defined]
                   for c in channels}) if is_cluster(bus.redis) else 1
     await bus.close()

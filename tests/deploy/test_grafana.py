@@ -3,39 +3,21 @@ only for metrics the API's /metrics serves, and for each of them."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import re
 from typing import Any
 
+from services.api.metrics import METRIC_NAMES
 from tests.support import REPO
 
 DASHBOARD = REPO / "deploy" / "grafana" / "clip-live.json"
-FALLBACK_METRICS = (
-    "clip_live_consumer_lag_messages",
-    "clip_live_consumer_pending_messages",
-    "clip_live_messages_handled_total",
-    "clip_live_dead_letters_total",
-    "clip_live_asr_lag_seconds",
-    "clip_live_asr_dropped_audio_seconds_total",
-    "clip_live_clips_total",
-    "clip_live_clip_ready_latency_seconds",
-    "clip_live_channels_owned",
-    "clip_live_service_up",
-)
-"""The metrics the API serves, used only while services/api/metrics.py has no METRIC_NAMES."""
 HISTOGRAM_PARTS = ("_bucket", "_sum", "_count")
 METRIC = re.compile(r"\bclip_live_[a-z0-9_]+")
 
 
 def metric_names() -> tuple[str, ...]:
-    """The names /metrics serves: services/api/metrics.py's METRIC_NAMES where it exists."""
-    if importlib.util.find_spec("services.api.metrics") is None:
-        return FALLBACK_METRICS
-    names: tuple[str, ...] = getattr(importlib.import_module("services.api.metrics"),
-                                     "METRIC_NAMES", FALLBACK_METRICS)
-    return names
+    """The names /metrics serves."""
+    return METRIC_NAMES
 
 
 def base_name(name: str, known: tuple[str, ...]) -> str:
