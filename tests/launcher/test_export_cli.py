@@ -11,14 +11,7 @@ import pytest
 
 from shared.bus import Bus
 from shared.settings import Settings
-from tests.services.export.media import (
-    Picture,
-    background,
-    face,
-    put,
-    store_clip,
-    write_clip,
-)
+from tests.services.export.media import store_clip, write_still_face_clip
 from tests.support import PYTHON, REPO, child_env
 
 CLI = [PYTHON, str(REPO / "clip_live.py")]
@@ -42,15 +35,8 @@ async def _store(settings: Settings, video: Path) -> str:
 
 @pytest.mark.timeout(180)
 def test_export_makes_a_short_and_says_where(settings: Settings, tmp_path: Path) -> None:
-    base, person = background(), face(160)
-
-    def frame_at(n: int) -> Picture:
-        frame = base.copy()
-        put(frame, person, 700, 200)
-        return frame
-
     video = tmp_path / "c.mp4"
-    write_clip(video, frame_at, 2.0)
+    write_still_face_clip(video, 700, 200)
     clip_id = asyncio.run(_store(settings, video))
     done = _run(settings, clip_id, "--layout", "crop", "--size", "540x960", "--json")
     assert done.returncode == 0, done.stderr

@@ -10,22 +10,15 @@ from playwright.async_api import Browser
 
 from shared.bus import Bus
 from tests.services.api.support import TOKEN, RunningApi, set_state
-from tests.services.export.media import Picture, background, face, put, store_clip, write_clip
+from tests.services.export.media import store_clip, write_still_face_clip
 
 pytestmark = pytest.mark.timeout(150)
 
 
 async def test_the_short_button_makes_and_shows_a_short(
         api: RunningApi, bus: Bus, browser: Browser, tmp_path: Path) -> None:
-    base, person = background(), face(160)
-
-    def frame_at(n: int) -> Picture:
-        frame = base.copy()
-        put(frame, person, 500, 250)
-        return frame
-
     video = tmp_path / "c.mp4"
-    write_clip(video, frame_at, 2.0)
+    write_still_face_clip(video, 500, 250)
     clip_id = await store_clip(bus, api.settings, video, 2.0, words=[("hey", 0.3, 0.8)])
     await set_state(bus, "demo")
     page = await browser.new_page()

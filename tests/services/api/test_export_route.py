@@ -12,7 +12,7 @@ from shared.bus import Bus
 from shared.contracts import ClipProgress
 from shared.streams import CLIP_PROGRESS
 from tests.services.api.support import AUTH, RunningApi
-from tests.services.export.media import Picture, background, face, put, store_clip, write_clip
+from tests.services.export.media import store_clip, write_still_face_clip
 from tests.support import wait_until
 
 
@@ -23,15 +23,8 @@ async def _progress(bus: Bus, job: str) -> list[ClipProgress]:
 
 async def test_export_runs_in_the_background_and_tells_its_progress(
         api: RunningApi, client: httpx.AsyncClient, bus: Bus, tmp_path: Path) -> None:
-    base, person = background(), face(160)
-
-    def frame_at(n: int) -> Picture:
-        frame = base.copy()
-        put(frame, person, 500, 250)
-        return frame
-
     video = tmp_path / "c.mp4"
-    write_clip(video, frame_at, 2.0)
+    write_still_face_clip(video, 500, 250)
     clip_id = await store_clip(bus, api.settings, video, 2.0, words=[("hey", 0.3, 0.8)])
     url = f"/api/clip/{clip_id}/export"
     assert (await client.post(url)).status_code == 401

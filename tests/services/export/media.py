@@ -73,6 +73,19 @@ def write_clip(path: Path, frame_at: Callable[[int], Picture], duration: float,
     assert process.wait(timeout=120) == 0
 
 
+def write_still_face_clip(path: Path, left: float, top: float, size: int = 160,
+                          duration: float = 2.0) -> None:
+    """A clip of one face that does not move, its top-left corner at (left, top)."""
+    base, person = background(), face(size)
+
+    def frame_at(n: int) -> Picture:
+        frame = base.copy()
+        put(frame, person, left, top)
+        return frame
+
+    write_clip(path, frame_at, duration)
+
+
 async def store_clip(bus: Bus, settings: Settings, video: Path, duration: float,
                      words: Sequence[tuple[str, float, float]] = (),
                      faces: Sequence[tuple[float, list[tuple[int, int, int, int]]]] = (),

@@ -30,6 +30,7 @@ from tests.services.export.media import (
     put,
     store_clip,
     write_clip,
+    write_still_face_clip,
 )
 
 OUT_W, OUT_H = 540, 960
@@ -125,15 +126,8 @@ async def test_the_crop_follows_the_face_smoothly_and_the_words_show(
 
 async def test_the_face_worker_data_is_used_when_it_is_there(
         bus: Bus, settings: Settings, tmp_path: Path) -> None:
-    base, person = background(), face(FACE_PX)
-
-    def frame_at(n: int) -> Picture:
-        frame = base.copy()
-        put(frame, person, 950, 270)
-        return frame
-
     video = tmp_path / "live.mp4"
-    write_clip(video, frame_at, 2.0)
+    write_still_face_clip(video, 950, 270, FACE_PX)
     shrink = 480 / HEIGHT  # the face worker's boxes are in 480p frame pixels
     box = (round(990 * shrink), round(320 * shrink), round(100 * shrink), round(100 * shrink))
     clip_id = await store_clip(bus, settings, video, 2.0,
