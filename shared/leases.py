@@ -195,11 +195,16 @@ async def _tend(
         elif not await leases.renew(channel):
             log.warning("lost the lease; another worker owns it now", extra={"channel": channel})
             await _drop(leases, channel, tasks, release=False)
-    cap = await share.cap(len(wanted))
+    free = []
     for channel in sorted(wanted - set(tasks)):
-        if await leases.owner(channel) is not None:
+        if await leases.owner(channel) is None:
+            free.append(channel)
+        else:
             share.taken(channel)
-            continue
+    if not free:
+        return  # nothing to take: no need to count the copies
+    cap = await share.cap(len(wanted))
+    for channel in free:
         if not share.may_take(channel, len(tasks), cap):
             continue
         if await leases.acquire(channel):
