@@ -14,14 +14,7 @@ from dataclasses import dataclass
 
 import pysubs2
 
-
-@dataclass(frozen=True)
-class TimedWord:
-    """One word and when it is said, in seconds of the clip."""
-
-    text: str
-    start: float
-    end: float
+from services.asr.streaming import TimedWord  # here its times are seconds of the clip
 
 
 @dataclass(frozen=True)
