@@ -42,6 +42,7 @@ STATS_TTL_S = 3600  # the ASR numbers of a channel last this long after its last
 CATCH_UP_MAX_S = 30.0  # the most audio a new owner hears again from the last one's buffer
 CAPTIONS_LOOK_BACK = 50  # captions read back to find the last final one
 VOD_INBOX_S = 2.0  # VOD mode: the most audio held here, waiting for a pass
+BEHIND_S = 3.0  # the newest audio heard this late (wall seconds): captions have fallen behind
 
 T = TypeVar("T")
 
@@ -75,6 +76,7 @@ class ChannelAsr:
         self.clock = (0.0, 0.0)  # (stream t, wall) of the newest chunk: maps t to wall time
         self.dropped_s = 0.0  # what the recogniser said it dropped, at the last look
         self.skipped_s = 0.0  # chunks left out before they reached the recogniser
+        self.behind = False  # captions are late now (logged once each time it starts)
 
     async def run(self) -> None:
         await self.catch_up()
@@ -213,6 +215,18 @@ class ChannelAsr:
             )
         return skipped
 
+    def note_behind(self, lag: float) -> None:
+        """Log each time captions fall behind (the newest audio heard `BEHIND_S` late or more)
+        and when they are back in time: a busy machine shows in the log, not only in the
+        metrics."""
+        if lag >= BEHIND_S and not self.behind:
+            self.ctx.log.warning("captions fell behind: the newest audio was heard %.1f s late",
+                                 lag, extra={"channel": self.channel})
+        elif lag < BEHIND_S / 2 and self.behind:
+            self.ctx.log.info("captions are back in time (%.1f s late)", lag,
+                              extra={"channel": self.channel})
+        self.behind = lag >= BEHIND_S or (self.behind and lag >= BEHIND_S / 2)
+
     async def note_stats(self, heard: AudioChunk | None, skipped: float) -> None:
         """Note for `/metrics`, in one small write per batch: how old the newest audio we just
         heard is (its end to now, so it counts the pass too) and the audio skipped in all (a
@@ -221,7 +235,9 @@ class ChannelAsr:
         key, now = asr_stats_key(self.channel), time.time()
         fields: dict[FieldT, EncodableT] = {"wall": round(now, 3)}
         if heard is not None:
-            fields["lag_s"] = round(max(0.0, now - heard.wall - heard.dur), 3)
+            lag = max(0.0, now - heard.wall - heard.dur)
+            fields["lag_s"] = round(lag, 3)
+            self.note_behind(lag)
         with contextlib.suppress(*REDIS_DOWN):
             async with self.ctx.bus.redis.pipeline(transaction=False) as pipe:
                 pipe.hset(key, mapping=fields)

@@ -88,6 +88,30 @@ async def test_audio_faster_than_real_time_keeps_the_lag_bounded(
 
 
 @pytest.mark.timeout(120)
+async def test_captions_falling_behind_and_catching_up_are_logged(
+    settings: Settings, bus: Bus, redis_client: Redis, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Audio that reaches asr 20 s after it was captured: one warning that captions fell
+    behind; audio in time again: one line that they are back."""
+    channel = "late-asr"
+    speech = media.sentences(media.SENTENCES[:1], gap_s=0.5)
+    async with running_asr(settings, redis_client, channel):
+        await media.publish_audio(bus, channel, "s1", speech, live=False,
+                                  wall0=time.time() - 20.0)
+
+        async def heard(upto: float) -> bool:
+            return any(c.t + c.dur >= upto - 1.0 for _, c in await captions(bus, channel))
+        await wait_until(lambda: heard(len(speech) / media.RATE), 30)
+        assert "captions fell behind" in capfd.readouterr().err
+        t0 = len(speech) / media.RATE
+        await media.publish_audio(bus, channel, "s1", speech, live=True, t0=t0,
+                                  wall0=time.time() - t0)
+        await wait_until(lambda: heard(2 * t0), 30)
+    err = capfd.readouterr().err
+    assert "captions are back in time" in err and "captions fell behind" not in err, err
+
+
+@pytest.mark.timeout(120)
 async def test_vosk_backend_gives_interim_and_final_captions(
     settings: Settings, bus: Bus, redis_client: Redis
 ) -> None:

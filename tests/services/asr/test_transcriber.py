@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper import WhisperModel
 
 from services.asr.backends import WhisperEngine
 from services.asr.streaming import Update
@@ -152,6 +153,29 @@ def test_streaming_words_match_the_same_model_on_the_whole_file(
     assert "Ask not" in joined or "ask not" in joined
     assert "cold-hearted" in joined
     assert any(s.startswith("And Mr. John") for s in streamed), "first word kept, no split"
+
+
+@pytest.mark.timeout(120)
+def test_a_pass_encodes_its_window_once_and_keeps_every_word(
+        tiny_en: WhisperBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """faster-whisper alone starts a second window at the last word it heard and encodes the
+    short rest again; a pass of ours stops after the first window and loses no word by it."""
+    encodes = []
+    original = WhisperModel.encode
+    monkeypatch.setattr(WhisperModel, "encode",
+                        lambda model, features: encodes.append(1) or original(model, features))
+    pcm = media.sentences(media.SENTENCES[:2], gap_s=0.5)
+    audio = np.concatenate([np.zeros(8000, np.float32), media.as_float(pcm)])
+    ours = tiny_en.transcribe(audio)
+    assert len(encodes) == 1
+    tiny_en.model.one_window = False
+    try:
+        theirs = tiny_en.transcribe(audio)
+    finally:
+        tiny_en.model.one_window = True
+    assert len(encodes) == 3, "without the stop, a second window is encoded"
+    assert [w.text for w in ours] == [w.text for w in theirs[:len(ours)]]
+    assert wer(" ".join(media.SENTENCES[:2]), " ".join(w.text for w in ours)) <= 0.35
 
 
 @pytest.mark.timeout(120)
