@@ -95,7 +95,8 @@ class ChannelTask:
         s = self.settings
         policy = RetryPolicy(s.reconnect_min_s, s.reconnect_max_s, s.ingest_max_failures,
                              s.ingest_give_up_s)
-        streamlink = make_session(s.stall_timeout_s, s.ingest_open_timeout_s)
+        streamlink = make_session(s.stall_timeout_s, s.ingest_open_timeout_s,
+                                  s.ingest_low_latency)
         if self.public_only:  # every request streamlink makes (redirects too) is checked
             guard_session(streamlink.http)
         failures = 0

@@ -82,7 +82,8 @@ async def connect(plan: Plan, sink: Sink) -> Outcome:
     source, pump = plan.source, None
     if source.reads_stdin:
         try:
-            reader = await open_in_thread(plan.streamlink, source.target, plan.quality)
+            reader = await open_in_thread(plan.streamlink, source.target, plan.quality,
+                                          plan.settings.ingest_low_latency)
             pump = StreamlinkPump(reader)
         except NoPlugin:
             if not source.ffmpeg_fallback:

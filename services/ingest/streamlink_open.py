@@ -12,6 +12,7 @@ from typing import Any
 
 from streamlink import Streamlink
 from streamlink.exceptions import NoPluginError, PluginError, StreamError
+from streamlink.options import Options
 
 from services.ingest.process import Reader
 from services.ingest.reasons import short_reason
@@ -25,9 +26,12 @@ class NoPlugin(Exception):
     """No streamlink plugin knows this URL."""
 
 
-def make_session(stall_timeout_s: float, open_timeout_s: float) -> Streamlink:
-    """A streamlink session with time limits that fit ours."""
+def make_session(stall_timeout_s: float, open_timeout_s: float,
+                 low_latency: bool = False) -> Streamlink:
+    """A streamlink session with time limits that fit ours. `low_latency`: a segment's bytes are
+    passed on while it downloads, not once it is whole, so audio comes as the source sends it."""
     session = Streamlink()
+    session.set_option("hls-segment-stream-data", low_latency)
     session.set_option("http-timeout", max(1.0, min(20.0, open_timeout_s)))
     # Reads give up a little after our own stall check would have stopped them anyway.
     session.set_option("stream-timeout", stall_timeout_s + 5.0)
@@ -46,10 +50,17 @@ def pick_quality(names: list[str], wanted: str) -> str:
     raise OpenError(f"quality {wanted!r} is not offered; the stream has: {', '.join(names)}")
 
 
-def open_stream(session: Streamlink, url: str, quality: str) -> Reader:
+def plugin_options(low_latency: bool) -> Options:
+    """Options for the plugin that opens a URL (a plugin reads the ones it has). `low-latency`:
+    Twitch's low-latency stream, whose segments are sent while they are made (HLS delivers
+    audio in 2 s bursts otherwise)."""
+    return Options({"low-latency": low_latency})
+
+
+def open_stream(session: Streamlink, url: str, quality: str, low_latency: bool = False) -> Reader:
     """Find the stream at `url`, pick the quality, and open it for reading. Blocks."""
     try:
-        streams: dict[str, Any] = session.streams(url)
+        streams: dict[str, Any] = session.streams(url, plugin_options(low_latency))
     except NoPluginError:
         raise NoPlugin(url) from None
     except (PluginError, StreamError, OSError) as err:
@@ -62,11 +73,12 @@ def open_stream(session: Streamlink, url: str, quality: str) -> Reader:
     return reader
 
 
-async def open_in_thread(session: Streamlink, url: str, quality: str) -> Reader:
+async def open_in_thread(session: Streamlink, url: str, quality: str,
+                         low_latency: bool = False) -> Reader:
     """`open_stream` in a thread. If we are cancelled meanwhile, the stream is closed once it
     opens, so no streamlink threads are left running."""
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(None, open_stream, session, url, quality)
+    future = loop.run_in_executor(None, open_stream, session, url, quality, low_latency)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:

@@ -18,6 +18,11 @@ class IngestSettings(BaseModel):
         default="streamlink",
         description="Who opens plain HLS URLs (.m3u8): streamlink, or FFmpeg directly.",
     )
+    ingest_low_latency: bool = Field(
+        default=True,
+        description="Ask streamlink for the lowest latency the source allows: HLS segment data "
+                    "passed on while it downloads, and Twitch's low-latency stream.",
+    )
     segment_s: float = Field(
         default=2.0, ge=0.5, le=10, description="Length of each recorded segment, in seconds."
     )

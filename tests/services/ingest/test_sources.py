@@ -8,6 +8,7 @@ import pytest
 
 from services.ingest.ffmpeg_args import build_args, segment_name
 from services.ingest.sources import SourceError, capture_inputs, classify, public_source
+from services.ingest.streamlink_open import make_session, plugin_options
 
 
 @pytest.mark.parametrize(("url", "kind", "target"), [
@@ -122,3 +123,16 @@ def test_for_the_api_streamlink_opens_web_addresses_with_no_ffmpeg_fallback(url:
     source = public_source(classify(url, hls_via="streamlink"))
     assert source.ffmpeg_fallback is False
     assert source.kind == ("ffmpeg" if url.startswith("rtmp") else "streamlink")
+
+
+@pytest.mark.parametrize("low_latency", [True, False])
+def test_the_low_latency_setting_reaches_streamlink_and_the_twitch_plugin(
+        low_latency: bool) -> None:
+    """Twitch's low-latency stream (segments sent while they are made) and segment data passed
+    on while it downloads, both from the one setting (no network: the plugin is only built)."""
+    session = make_session(5.0, 5.0, low_latency)
+    name, plugin, url = session.resolve_url("https://www.twitch.tv/somechannel")
+    assert name == "twitch"
+    assert plugin(session, url, plugin_options(low_latency)).get_option("low-latency") \
+        is low_latency
+    assert session.get_option("hls-segment-stream-data") is low_latency
