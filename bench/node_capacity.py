@@ -9,12 +9,15 @@ machine. After a warm-up, the node runs `--window` seconds; then:
 - each consumer group's lag (messages not yet handed out) at the start and the end of the window:
   a lag that grows is a worker that falls behind;
 - audio that ASR skipped to stay live (its "fell behind" log lines);
-- how far the events rows are behind the newest audio, in stream seconds.
+- how far the events rows are behind the newest audio, in stream seconds;
+- how late captions, events rows and spikes come, p50 and p95 (`bench/latency.py`);
+- Redis memory at the end, and how much it grew in the window.
 
 A node "keeps up" when no group's lag grew by more than `LAG_SLACK` messages and ASR skipped
 less than 5 % of the audio. It stops at the first N that does not keep up.
 
     python -m bench.node_capacity [--max 4] [--window 60] [--json]
+    python -m bench.node_capacity --only 2 --window 1800   # Redis memory after 30 minutes
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import psutil
 from redis import Redis
 
+from bench.latency import latencies
 from bench.mesh_memory import sample, service_of
 from launcher.demo_media import make_demo
 from launcher.live_hls import LiveHls
@@ -45,13 +49,16 @@ WARM_UP_S = 40.0
 STREAM_S = 120
 DEV_DATA = REPO.parent / "shared" / "data" / "asr"
 LAG_SLACK = 6
+LATENCIES = [f"{name}_{p}_s" for name in ("caption_first", "caption_final", "row", "spike")
+             for p in ("p50", "p95")]
 SKIPPED = re.compile(r"fell behind: skipped ([0-9.]+) s of audio")
 
 
-def stream_file(folder: Path) -> Path:
-    """A 2-minute 720p30 stream made once, with a key frame every 2 s: a busy test picture with
-    grain (about 3.5 Mbit/s, B-frames, as Twitch sends) and speech most of the time (the shared
-    read-speech clips over light noise, looped). Without the shared data: the demo's media."""
+def stream_file(folder: Path, seconds: int = STREAM_S) -> Path:
+    """A 720p30 stream (2 minutes unless asked) made once, with a key frame every 2 s: a busy
+    test picture with grain (about 3.5 Mbit/s, B-frames, as Twitch sends) and speech most of
+    the time (the shared read-speech clips over light noise, looped). Without the shared data:
+    the demo's media."""
     out = folder / "stream_720p30.mp4"
     speech = [*sorted((DEV_DATA / "librivox").glob("*.wav")), DEV_DATA / "jfk.flac"]
     if not all(path.is_file() for path in speech):
@@ -60,15 +67,15 @@ def stream_file(folder: Path) -> Path:
                     for i in range(len(speech)))
     joined = "".join(f"[a{i}]" for i in range(len(speech)))
     audio = (f"{parts}{joined}concat=n={len(speech)}:v=0:a=1,aloop=loop=-1:size=2e9,"
-             f"atrim=0:{STREAM_S}[talk];anoisesrc=color=pink:amplitude=0.02:sample_rate=48000,"
+             f"atrim=0:{seconds}[talk];anoisesrc=color=pink:amplitude=0.02:sample_rate=48000,"
              f"aformat=channel_layouts=mono[hum];[talk][hum]amix=inputs=2:duration=first[aout]")
     video = len(speech)
     subprocess.run(
         ["ffmpeg", "-v", "error", "-nostdin", "-y",
          *[arg for path in speech for arg in ("-i", str(path))],
-         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={STREAM_S}",
+         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={seconds}",
          "-filter_complex", f"{audio};[{video}:v]noise=alls=14:allf=t+u[vout]",
-         "-map", "[vout]", "-map", "[aout]", "-t", str(STREAM_S),
+         "-map", "[vout]", "-map", "[aout]", "-t", str(seconds),
          "-c:v", "libx264", "-preset", "veryfast", "-b:v", "3500k", "-maxrate", "3500k",
          "-bufsize", "7000k", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
          "-c:a", "aac", "-ar", "48000", str(out)],
@@ -118,13 +125,16 @@ def one_run(n: int, media: Path, window_s: float, tmp: Path) -> dict[str, Any]:
         services = {name: p for p in psutil.Process(node.pid).children()
                     if (name := service_of(p))}
         first, lags0 = sample(services), group_lags(redis, channels)
+        memory0 = used_memory_mb(redis)
         log_start = log.stat().st_size
-        started = time.monotonic()
+        started, since = time.monotonic(), time.time()
         time.sleep(window_s)
         last, lags1 = sample(services), group_lags(redis, channels)
         took = time.monotonic() - started
         behind = max(newest_t(redis, AUDIO.stream(c)) - newest_t(redis, EVENTS.stream(c))
                      for c in channels)
+        late = latencies(redis, channels, since, time.time())
+        memory = used_memory_mb(redis)
     finally:
         node.send_signal(signal.SIGINT)
         try:
@@ -146,15 +156,23 @@ def one_run(n: int, media: Path, window_s: float, tmp: Path) -> dict[str, Any]:
         "cpu_cores": {k: round(v, 2) for k, v in sorted(cpu.items())},
         "lag_growth": {k: v for k, v in sorted(grew.items()) if v},
         "asr_skipped_s": round(skipped, 1), "events_behind_audio_s": round(behind, 1),
+        "redis_memory_mb": memory, "redis_growth_mb_per_min": round(
+            (memory - memory0) * 60 / took, 2),
+        **late,
     }
 
 
-def measure(most: int, window_s: float) -> list[dict[str, Any]]:
+def used_memory_mb(redis: Redis) -> float:
+    info: Any = redis.info("memory")
+    return round(int(info["used_memory"]) / 1e6, 1)
+
+
+def measure(most: int, window_s: float, least: int = 1) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="clip-live-nodes-") as name:
         tmp = Path(name)
         media = stream_file(tmp)
-        for n in range(1, most + 1):
+        for n in range(least, most + 1):
             result = one_run(n, media, window_s, tmp)
             print(json.dumps(result), file=sys.stderr, flush=True)
             results.append(result)
@@ -163,9 +181,9 @@ def measure(most: int, window_s: float) -> list[dict[str, Any]]:
     return results
 
 
-def run(most: int = 4, window_s: float = 60.0) -> dict[str, Any]:
+def run(most: int = 4, window_s: float = 60.0, least: int = 1) -> dict[str, Any]:
     """The numbers `python -m bench` prints."""
-    results = measure(most, window_s)
+    results = measure(most, window_s, least)
     kept = [r["channels"] for r in results if r["keeps_up"]]
     out: dict[str, Any] = {"channels_kept_up": max(kept, default=0)}
     for r in results:
@@ -175,6 +193,9 @@ def run(most: int = 4, window_s: float = 60.0) -> dict[str, Any]:
         out[f"{n}ch_asr_skipped_s"] = r["asr_skipped_s"]
         out[f"{n}ch_events_behind_audio_s"] = r["events_behind_audio_s"]
         out[f"{n}ch_lag_growth"] = json.dumps(r["lag_growth"])
+        for key in ("redis_memory_mb", "redis_growth_mb_per_min", "spikes", *LATENCIES):
+            if key in r:
+                out[f"{n}ch_{key}"] = r[key]
         out[f"{n}ch_cpu_cores"] = json.dumps(r["cpu_cores"])
     return out
 
@@ -184,9 +205,12 @@ def main() -> int:
     parser.add_argument("--max", type=int, default=4, help="most channels to try (default 4)")
     parser.add_argument("--window", type=float, default=60.0,
                         help="seconds measured per step, after a warm-up (default 60)")
+    parser.add_argument("--only", type=int, default=0,
+                        help="run this many channels only (e.g. 2 with --window 1800)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
-    result = run(args.max, args.window)
+    least, most = (args.only, args.only) if args.only else (1, args.max)
+    result = run(most, args.window, least)
     if args.json:
         print(json.dumps(result))
     else:
