@@ -83,8 +83,20 @@ def stream_file(folder: Path, seconds: int = STREAM_S) -> Path:
     return out
 
 
-def group_lags(redis: Redis, channels: list[str]) -> dict[str, int]:
-    """Each (stream topic, group)'s lag, summed over the channels."""
+def group_lags(redis: Redis, channels: list[str], looks: int = 5) -> dict[str, int]:
+    """Each (stream topic, group)'s lag, summed over the channels: the least of a few looks
+    0.3 s apart, since audio comes in bursts (a whole HLS segment of every channel at once) and
+    one look may catch a burst not read yet. A lag that stays is a worker behind."""
+    found = lags_now(redis, channels)
+    for _ in range(looks - 1):
+        time.sleep(0.3)
+        found = {name: min(lag, found.get(name, lag))
+                 for name, lag in lags_now(redis, channels).items()}
+    return found
+
+
+def lags_now(redis: Redis, channels: list[str]) -> dict[str, int]:
+    """Each (stream topic, group)'s lag now, summed over the channels."""
     found: dict[str, int] = {}
     for channel in channels:
         for key in redis.scan_iter(match=AUDIO.stream(channel).rsplit(":", 1)[0] + ":*",
