@@ -92,6 +92,9 @@ class Bucketer:
             return
         if signal.steady:
             self.coverage.setdefault(signal.name, Coverage()).add(message.t, end)
+        for name in signal.fills(message) if signal.fills else ():
+            if name in self.coverage:  # nothing will come there: no second waits for it
+                self.coverage[name].add(message.t, end)
         first = math.floor(message.t)
         last = max(first, math.ceil(end) - 1) if signal.spans else first
         for t in range(first, last + 1):

@@ -162,6 +162,23 @@ def test_a_second_closes_once_its_signals_are_in_even_out_of_order() -> None:
     assert buckets.late_messages == 0
 
 
+def test_a_gap_in_the_recording_holds_no_second() -> None:
+    """Ingest says nothing was recorded for 2.5-5.0: the seconds after the gap close as soon
+    as their chunks came, not `lateness` later."""
+    from shared.contracts import Gap
+
+    buckets = Bucketer(lateness=4.0)
+    for t in (0.0, 0.5, 1.0, 1.5, 2.0):
+        buckets.add(_half(t))
+    buckets.add(Gap(channel="c", session="s", t=2.5, dur=2.5, wall=1002.5, reason="source",
+                    by="ingest", cause="source"))
+    for t in (5.0, 5.5):
+        buckets.add(_half(t))
+    closed = buckets.ready()
+    assert [s.t for s in closed] == [0, 1, 2, 3, 4, 5]
+    assert closed[3].messages("audio") == [] and closed[3].messages("gap")
+
+
 def _calm_voice(messages: list[Signal], moment: int) -> list[Signal]:
     """The scenario with a calm voice and picture at the moment: only chat and words vote."""
     calm = stream(moment=None, face=False)
