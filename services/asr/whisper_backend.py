@@ -30,6 +30,8 @@ MIN_AVG_LOGPROB = -1.0
 MAX_NO_SPEECH = 0.6
 TOKENS_PER_S = 10  # fast speech is ~6 tokens a second: more than this is a loop, stop early
 FIT_STEP_S = 2.0
+REST_S = 1.0  # a window whose words end this long before its audio stopped early
+REST_LEAD_S = 0.5  # silence before the rest (Whisper drops a word at the very first sample)
 MIN_WINDOW_S = 8.0
 
 
@@ -125,7 +127,25 @@ class WhisperBackend:
         self.max_new_tokens = int(window_s * TOKENS_PER_S)
 
     def transcribe(self, audio: Audio) -> list[TimedWord]:
-        """The words heard in `audio`, with times in seconds from its first sample."""
+        """The words heard in `audio`, with times in seconds from its first sample. If the
+        window's words end `REST_S` or more before the audio does, Whisper stopped early (a
+        roar after a shout can end its text): the rest is heard in a window of its own, as
+        faster-whisper's next window would have."""
+        words = self._one_window(audio)
+        if not words or not self.model.one_window:
+            return words
+        heard = words[-1].end
+        if len(audio) / SAMPLE_RATE - heard < REST_S:
+            return words
+        start = round(heard * SAMPLE_RATE)
+        lead = np.zeros(round(REST_LEAD_S * SAMPLE_RATE), dtype=np.float32)
+        shift = start / SAMPLE_RATE - REST_LEAD_S
+        rest = self._one_window(np.concatenate([lead, audio[start:]]))
+        return words + [TimedWord(w.text, max(heard, w.start + shift), max(heard, w.end + shift))
+                        for w in rest]
+
+    def _one_window(self, audio: Audio) -> list[TimedWord]:
+        """The words of one window over `audio` (see `WindowedWhisper`)."""
         self.model.set_window(fitted_window(len(audio) / SAMPLE_RATE, self.window_s))
         self.model.start_pass()
         segments, _ = self.model.transcribe(

@@ -1,11 +1,10 @@
 """Join the signals into one-second buckets on the stream clock.
 
-A second closes as soon as every steady signal has covered it: its messages reach past the
-second's end with no hole before it (`Coverage`). Copies of a worker that share one channel's
-messages (two audio_features, say) may publish them a little out of order, so the newest
-message alone does not say a second is done; the hole before it says it is not. A signal
-that has fallen further behind the newest one than it is allowed to (its own declared
-lateness, else `lateness`), or whose hole stays open that long, no longer holds the second. A
+Each signal reports how far it has come (its watermark). A second closes when every steady
+signal has passed it by `settle` seconds, or has fallen further behind the newest signal than it
+is allowed to (its own declared lateness, else `lateness`), whatever came in. The settle time is
+there because copies of a worker that share one channel's messages (two audio_features, say)
+may publish them a little out of order: the newest message is not the end of what came. A
 signal that never reported for a second is recorded as missing, never as zero. Which signals
 are steady, span seconds, react later or run late comes from their declarations.
 """
@@ -36,47 +35,14 @@ class Second:
         return list(self.heard.get(name, {}).values())
 
 
-JOIN_SLACK_S = 0.05  # a smaller space between two messages is rounding, not a hole
-
-
-class Coverage:
-    """How far one signal's messages cover the stream from its first one, with no hole."""
-
-    def __init__(self) -> None:
-        self.until: float | None = None  # every stretch before this has come
-        self.ahead: list[tuple[float, float]] = []  # stretches that came after a hole
-
-    def add(self, start: float, end: float) -> None:
-        if self.until is None:
-            self.until = start
-        self.ahead.append((start, end))
-        self._join()
-
-    def skip_to(self, t: float) -> None:
-        """Seconds before `t` closed without waiting for this signal: its hole there is over."""
-        if self.until is not None and t > self.until:
-            self.until = t
-            self._join()
-
-    def _join(self) -> None:
-        until = self.until if self.until is not None else 0.0
-        self.ahead.sort()
-        for start, end in self.ahead:
-            if start > until + JOIN_SLACK_S:
-                break
-            until = max(until, end)
-        self.until = until
-        self.ahead = [(start, end) for start, end in self.ahead if end > until]
-
-
 class Bucketer:
     """Collects messages into seconds and hands out the seconds that are done."""
 
-    def __init__(self, lateness: float) -> None:
+    def __init__(self, lateness: float, settle: float = 0.0) -> None:
         self.lateness = lateness
+        self.settle = settle
         self.open: dict[int, Second] = {}
         self.watermarks: dict[str, float] = {}
-        self.coverage: dict[str, Coverage] = {}
         self.closed_until = 0  # Every second before this one is closed.
         self.late_messages = 0
         self.late: list[tuple[str, float]] = []  # (signal, seconds behind) not reported yet
@@ -90,11 +56,6 @@ class Bucketer:
         self.watermarks[signal.name] = max(self.watermarks.get(signal.name, 0.0), end)
         if signal.reacts_later:
             return
-        if signal.steady:
-            self.coverage.setdefault(signal.name, Coverage()).add(message.t, end)
-        for name in signal.fills(message) if signal.fills else ():
-            if name in self.coverage:  # nothing will come there: no second waits for it
-                self.coverage[name].add(message.t, end)
         first = math.floor(message.t)
         last = max(first, math.ceil(end) - 1) if signal.spans else first
         for t in range(first, last + 1):
@@ -109,22 +70,17 @@ class Bucketer:
 
     def ready(self) -> list[Second]:
         """The seconds that can close now, oldest first (with empty ones for holes)."""
-        closed: list[Second] = []
-        while more := self._close_until(self._done_until()):  # a hole waited out may let
-            closed += more  # the seconds after it, which were in already, close too
-        return closed
-
-    def _done_until(self) -> int:
-        """The first second that cannot close yet."""
         if not self.watermarks:
-            return 0
+            return []
         newest = max(self.watermarks.values())
-        waits = [max(math.floor(self.coverage[s.name].until or 0.0),
+        until = math.floor(newest - self.lateness)  # When no steady signal has spoken yet.
+        waits = [max(math.floor(self.watermarks[s.name] - self.settle),
                      math.floor(newest - (s.lateness_s or self.lateness)))
                  for s in signals.signals()
-                 if s.steady and not s.reacts_later and s.name in self.coverage]
-        # When no steady signal has spoken yet: wait `lateness` past the newest message.
-        return min(waits) if waits else math.floor(newest - self.lateness)
+                 if s.steady and not s.reacts_later and s.name in self.watermarks]
+        if waits:
+            until = min(waits)
+        return self._close_until(until)
 
     def flush(self) -> list[Second]:
         """Close everything still open (the stream ended)."""
@@ -146,6 +102,4 @@ class Bucketer:
             self.open.pop(t)
             self.late_messages += 1
         self.closed_until = until
-        for coverage in self.coverage.values():
-            coverage.skip_to(until)
         return closed

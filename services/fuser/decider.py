@@ -38,6 +38,7 @@ class FuserConfig:
     threshold: float = 0.8
     seconds_in_a_row: int = 2
     lateness: float = 4.0
+    settle: float = 1.0
     chat_delay: float = 10.0
     pre: float = 10.0
     post: float = 20.0
@@ -93,7 +94,7 @@ class Decider:
         self.model = model
         self.new_job_id = new_job_id
         self.now = now
-        self.buckets = Bucketer(config.lateness)
+        self.buckets = Bucketer(config.lateness, config.settle)
         self.normals = ChannelNormals(warmup=config.warmup)
         self.in_a_row = InARow(config.seconds_in_a_row)
         self.planner = ClipPlanner(config.pre, config.post, config.cooldown)

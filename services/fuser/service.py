@@ -26,7 +26,7 @@ MODEL_CHECK_S = 2.0
 def config_from(settings: Settings) -> FuserConfig:
     return FuserConfig(
         threshold=settings.fuser_threshold, seconds_in_a_row=settings.fuser_seconds_in_a_row,
-        lateness=settings.fuser_lateness_s,
+        lateness=settings.fuser_lateness_s, settle=settings.fuser_settle_s,
         chat_delay=settings.fuser_chat_delay_s,
         pre=settings.clip_pre, post=settings.clip_post, cooldown=settings.fuser_cooldown_s,
         warmup=settings.fuser_warmup_s, votes=vote_rules(settings),

@@ -49,6 +49,11 @@ class FuserSettings(BaseModel):
     fuser_lateness_s: float = Field(
         default=4.0, gt=0, le=60, description="Close a second this long after newer data came."
     )
+    fuser_settle_s: float = Field(
+        default=1.0, ge=0, le=10,
+        description="A second closes only once each steady signal is this far past it: copies "
+                    "of a worker sharing a channel may publish a little out of order.",
+    )
     fuser_clip_jobs: bool = Field(
         default=True,
         description="Ask the clipper for a clip at each spike (`clip-live vod` turns it off: "

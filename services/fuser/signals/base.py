@@ -58,7 +58,6 @@ class FuserSignal:
       cast it. Several signals may share one vote (words and prosody both make "voice").
     - `late_vote`: for a signal that reacts later, a message that casts the vote by itself for
       the seconds it reacts to, even when it comes after they closed.
-    - `fills`: see below.
     - `late_window`: the stream seconds (first, last) such a message reacts to, when it names
       them (a chat spike's estimated moment); None: the `chat_delay` seconds before it. A clip
       that the vote leads starts early enough to hold them.
@@ -75,9 +74,6 @@ class FuserSignal:
     votes: Callable[[Values, Values, VoteRules], bool] | None = None
     late_vote: Callable[[Any], bool] | None = None
     late_window: Callable[[Any], tuple[float, float] | None] | None = None
-    fills: Callable[[Any], Sequence[str]] | None = None
-    """For a message that says some steady signals will send nothing for the stretch it spans
-    (a gap in the recording): their names, so no second waits for them there."""
     lateness_s: float | None = None
     """How far behind the newest signal it may run before a second closes without it (None:
     the `fuser_lateness_s` setting). A signal made in batches (video frames come per segment)

@@ -17,11 +17,5 @@ def summarize(gaps: Sequence[Gap]) -> Values:
     return {"gap": 1.0 if any(g.by == "ingest" for g in gaps) else None}
 
 
-def fills(gap: Gap) -> Sequence[str]:
-    """The signals that send nothing for the gap: none at all for a gap in the recording;
-    neither motion nor face (whose pictures motion makes) for a segment motion could not read."""
-    return ("audio", "motion", "face") if gap.by == "ingest" else ("motion", "face")
-
-
 SIGNAL = FuserSignal(name="gap", topic=GAPS, summarize=summarize, steady=False, spans=True,
-                     fills=fills, order=90)
+                     order=90)

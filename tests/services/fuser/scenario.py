@@ -26,16 +26,6 @@ def stream(seconds: int = 120, moment: int | None = 60, chat: bool = True, face:
                 peak_db=-3.0, f0_mean=180.0, f0_var=(9.0 if hot else 1.0) + abs(rng.normal(0, 0.3)),
                 voiced_ratio=0.6, centroid=1500.0, onset_mean=1.0, onset_max=2.0,
                 clipped_ratio=0.0))
-        # Words before the picture of their second, so they are in when it closes.
-        if hot and t == moment:
-            out.append(Semantic(channel=CHANNEL, session=SESSION, t=t, dur=2.0, wall=WALL0 + t,
-                                text="oh my god that was insane, what a clutch", sentiment=0.6,
-                                hype_words=["oh my god", "insane", "clutch"], excited_sim=0.7,
-                                excited_margin=0.3))
-        elif t % 15 == 7:
-            out.append(Semantic(channel=CHANNEL, session=SESSION, t=t, dur=2.0, wall=WALL0 + t,
-                                text="let me check the settings menu", sentiment=0.0,
-                                hype_words=[], excited_sim=0.1, excited_margin=-0.1))
         out.append(Motion(channel=CHANNEL, session=SESSION, t=t, dur=1.0, wall=WALL0 + t,
                           motion_avg=(9.0 if hot else 1.0) + abs(rng.normal(0, 0.2)),
                           motion_max=10.0, scene_cut=False, frames=30))
@@ -51,4 +41,13 @@ def stream(seconds: int = 120, moment: int | None = 60, chat: bool = True, face:
                                   rate_z=9.0 if late else 0.0, baseline=0.5,
                                   hype_density=0.8 if late else 0.0, spike=late,
                                   strength=9.0 if late else 0.0))
+        if hot and t == moment:
+            out.append(Semantic(channel=CHANNEL, session=SESSION, t=t, dur=2.0, wall=WALL0 + t,
+                                text="oh my god that was insane, what a clutch", sentiment=0.6,
+                                hype_words=["oh my god", "insane", "clutch"], excited_sim=0.7,
+                                excited_margin=0.3))
+        elif t % 15 == 7:
+            out.append(Semantic(channel=CHANNEL, session=SESSION, t=t, dur=2.0, wall=WALL0 + t,
+                                text="let me check the settings menu", sentiment=0.0,
+                                hype_words=[], excited_sim=0.1, excited_margin=-0.1))
     return out

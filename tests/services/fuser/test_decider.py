@@ -139,44 +139,20 @@ def _half(t: float) -> AudioFeatures:
                          centroid=1000.0, onset_mean=0.0, onset_max=0.0, clipped_ratio=0.0)
 
 
-def test_a_second_closes_once_its_signals_are_in_even_out_of_order() -> None:
-    """Two copies of audio_features may publish a channel's chunks out of order: a second
-    closes as soon as every chunk up to its end came, not when a newer one did. A hole waits
-    `lateness` past the newest chunk, then is a row with nothing heard."""
-    buckets = Bucketer(lateness=4.0)
+def test_audio_a_little_out_of_order_still_counts_and_a_hole_is_a_row() -> None:
+    """Two copies of audio_features may publish a channel's chunks out of order: the second
+    waits `settle` past the newest one. A second nobody spoke of is still a row."""
+    buckets = Bucketer(lateness=4.0, settle=1.0)
     for t in (0.0, 0.5, 1.0, 2.0):  # 1.5 comes after 2.0; 3.0-3.5 are lost
         buckets.add(_half(t))
     assert [s.t for s in buckets.ready()] == [0]  # 1 waits for its late half
     buckets.add(_half(1.5))
-    assert [s.t for s in buckets.ready()] == [1]  # at once, with no newer chunk
-    buckets.add(_half(2.5))
-    assert [s.t for s in buckets.ready()] == [2]  # 2.0-2.5 was in already
-    for t in (4.0, 4.5, 5.0, 5.5, 6.0):
-        buckets.add(_half(t))
-    assert buckets.ready() == []  # 3 waits for its lost chunks
-    for t in (6.5, 7.0, 7.5):  # newest 8.0: 3 has waited 4 s
+    for t in (2.5, 4.0, 4.5, 5.0, 5.5, 6.0):
         buckets.add(_half(t))
     closed = buckets.ready()
-    assert [s.t for s in closed] == [3, 4, 5, 6, 7]  # 4-7 were in all along
-    assert closed[0].messages("audio") == []  # the hole: a row with nothing heard
-    assert buckets.late_messages == 0
-
-
-def test_a_gap_in_the_recording_holds_no_second() -> None:
-    """Ingest says nothing was recorded for 2.5-5.0: the seconds after the gap close as soon
-    as their chunks came, not `lateness` later."""
-    from shared.contracts import Gap
-
-    buckets = Bucketer(lateness=4.0)
-    for t in (0.0, 0.5, 1.0, 1.5, 2.0):
-        buckets.add(_half(t))
-    buckets.add(Gap(channel="c", session="s", t=2.5, dur=2.5, wall=1002.5, reason="source",
-                    by="ingest", cause="source"))
-    for t in (5.0, 5.5):
-        buckets.add(_half(t))
-    closed = buckets.ready()
-    assert [s.t for s in closed] == [0, 1, 2, 3, 4, 5]
-    assert closed[3].messages("audio") == [] and closed[3].messages("gap")
+    assert [s.t for s in closed] == [1, 2, 3, 4]
+    assert len(closed[0].messages("audio")) == 2 and buckets.late_messages == 0
+    assert closed[2].messages("audio") == []  # the hole: a row with nothing heard
 
 
 def _calm_voice(messages: list[Signal], moment: int) -> list[Signal]:

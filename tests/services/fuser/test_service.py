@@ -126,7 +126,9 @@ async def test_a_restart_loses_no_second_and_writes_none_twice(
     before = [m for m in messages if m.t < 7 and m not in held]
     after = [m for m in messages if m.t >= 7]
 
-    # A long lateness, so only the signals' coverage closes seconds while the first fuser runs.
+    # A long lateness, so only the watermark closes seconds while the first fuser runs (at
+    # once: no settle time).
+    settings = settings.model_copy(update={"fuser_settle_s": 0.0})
     first = asyncio.create_task(run_service(
         WORKER, service.main, settings.model_copy(update={"fuser_lateness_s": 60.0})))
     await _publish(bus, before)
