@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.latency import quantile
 from services.asr.streaming import Update
 from services.asr.vad import SpeechTracker, StreamingVad, silero_probs
 from services.asr.wer import wer
@@ -90,11 +91,6 @@ def whole_file_cpu_s(name: str, pcm: media.Pcm) -> float:
     for at in range(0, len(audio), step):
         whole.transcribe(audio[at:at + step])
     return time.process_time() - started
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def service_numbers(url: str) -> dict[str, float]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from redis import Redis
 
-from services.asr.streaming import norm
+from shared.contracts import Caption
 from shared.streams import AUDIO, CAPTIONS, EVENTS, SPIKES
+from tests.services.asr.support import first_seen
 
 
 def entries(redis: Redis, stream: str, since: float, until: float) -> list[tuple[float, Any]]:
@@ -38,20 +39,11 @@ def caption_delays(redis: Redis, channel: str, wall0: float, since: float,
                    until: float) -> tuple[list[float], list[float]]:
     """Per word: seconds from its end to the first caption that shows it, and to the final
     caption that holds it."""
-    seen: list[tuple[str, float]] = []
-    first: list[float] = []
-    final: list[float] = []
-    for published, caption in entries(redis, CAPTIONS.stream(channel), since, until):
-        for word in caption["words"]:
-            spoken = wall0 + word["end"]
-            if caption["final"]:
-                final.append(published - spoken)
-            key = norm(word["text"])
-            if any(k == key and abs(s - word["start"]) < 0.6 for k, s in seen):
-                continue
-            seen.append((key, word["start"]))
-            first.append(published - spoken)
-    return first, final
+    found = [(published, Caption.model_validate(data))
+             for published, data in entries(redis, CAPTIONS.stream(channel), since, until)]
+    finals = [published - (wall0 + word.end) for published, caption in found if caption.final
+              for word in caption.words]
+    return [delay for _, delay in first_seen(found, wall0)], finals
 
 
 def second_delays(redis: Redis, channel: str, wall0: float, since: float,
@@ -68,13 +60,18 @@ def spike_delays(redis: Redis, channel: str, wall0: float, since: float,
             for published, spike in entries(redis, SPIKES.stream(channel), since, until)]
 
 
+def quantile(values: list[float], q: float) -> float:
+    """The value a share `q` of `values` is at or below (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def percentiles(values: list[float], name: str) -> dict[str, float]:
     """p50 and p95 of `values` as `name_p50_s` and `name_p95_s` (nothing when empty)."""
     if not values:
         return {}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {f"{name}_p50_s": round(statistics.median(ordered), 2), f"{name}_p95_s": round(p95, 2)}
+    return {f"{name}_p50_s": round(statistics.median(values), 2),
+            f"{name}_p95_s": round(quantile(values, 0.95), 2)}
 
 
 def latencies(redis: Redis, channels: list[str], since: float, until: float) -> dict[str, Any]:

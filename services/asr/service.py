@@ -220,12 +220,13 @@ class ChannelAsr:
         and when they are back in time: a busy machine shows in the log, not only in the
         metrics."""
         if lag >= BEHIND_S and not self.behind:
+            self.behind = True
             self.ctx.log.warning("captions fell behind: the newest audio was heard %.1f s late",
                                  lag, extra={"channel": self.channel})
         elif lag < BEHIND_S / 2 and self.behind:
+            self.behind = False
             self.ctx.log.info("captions are back in time (%.1f s late)", lag,
                               extra={"channel": self.channel})
-        self.behind = lag >= BEHIND_S or (self.behind and lag >= BEHIND_S / 2)
 
     async def note_stats(self, heard: AudioChunk | None, skipped: float) -> None:
         """Note for `/metrics`, in one small write per batch: how old the newest audio we just
