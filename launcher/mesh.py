@@ -163,11 +163,19 @@ def service_env(redis_url: str, data_dir: Path,
     return env
 
 
+def worker_sets(count: int) -> tuple[str, ...]:
+    """Every service once, and `count - 1` more copies of each worker (the API serves one
+    port, so it runs once): the workers share channels and messages among their copies."""
+    workers = tuple(name for name in SERVICES if name != "api")
+    return SERVICES + workers * (count - 1)
+
+
 def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = None,
              extra_env: dict[str, str] | None = None, *,
              watch: Callable[[str], Watcher] | None = None,
-             output: IO[bytes] | None = None) -> Outcome:
-    """Run the mesh until Ctrl-C or SIGTERM, or until the watcher made from the Redis URL by
+             output: IO[bytes] | None = None,
+             services: tuple[str, ...] = SERVICES) -> Outcome:
+    """Run `services` until Ctrl-C or SIGTERM, or until the watcher made from the Redis URL by
     `watch` says the run is over. Services write to `output` (None: this terminal)."""
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -186,12 +194,12 @@ def run_mesh(settings: Settings, after_start: Callable[[str], None] | None = Non
     redis_url = settings.redis_url or (redis.url if redis else "")
     if redis:
         log.info("started an embedded redis-server at %s", redis_url)
-    supervisor = Supervisor(SERVICES, service_env(redis_url, data_dir, extra_env), output)
+    supervisor = Supervisor(services, service_env(redis_url, data_dir, extra_env), output)
     watcher = watch(redis_url) if watch else None
     outcome = Outcome(0, "stopped")
     write_info(MeshInfo(redis_url=redis_url, data_dir=str(data_dir), pid=os.getpid(),
                         started=time.time(), embedded_redis=redis is not None,
-                        services=list(SERVICES)))
+                        services=list(services)))
     try:
         supervisor.start_all()
         if after_start:

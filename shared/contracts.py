@@ -149,6 +149,45 @@ class ClipProgress(ChannelMessage):
     wall: float
 
 
+class VodRequest(Contract):
+    """Find and cut the best moments of a recorded stream (`clip-live vod`, `POST /api/vods`)."""
+
+    job_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    source: str = Field(description="A video file the vod worker can read.")
+    chat: str = Field(default="", description="Its chat file; empty: none.")
+    top: int = Field(default=10, ge=1, le=100, description="How many clips.")
+    parts: int = Field(default=1, ge=1, le=64, description="Parts analysed side by side.")
+    out: str = Field(default="", description="Folder for the results; empty: "
+                                             "<data folder>/vods/<job id>.")
+    wall: float
+
+
+class VodSkip(Contract):
+    """A stretch of a VOD that was not analysed, and why."""
+
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    why: str
+
+
+class VodProgress(Contract):
+    """How far a `clip-live vod` job has come (the `vodProgress` event)."""
+
+    job_id: str
+    source: str
+    stage: Literal["checking", "cutting parts", "analysing", "cutting clips", "done",
+                   "failed", "stopped"]
+    done_s: float = Field(ge=0, description="Seconds of the VOD judged so far.")
+    length_s: float = Field(ge=0)
+    speed: float = Field(ge=0, description="Seconds judged per second of wall time.")
+    parts: int = Field(ge=0, description="Parts the VOD was split into.")
+    skipped: list[VodSkip] = Field(default_factory=list)
+    clips: list[str] = Field(default_factory=list, description="The ranked clips, when done.")
+    out: str = Field(description="The folder of the clips and report.html.")
+    detail: str = ""
+    wall: float
+
+
 class Clip(ChannelMessage):
     """A finished clip (the `new_clip` event)."""
 

@@ -37,6 +37,8 @@ from shared.contracts import (
     Segment,
     Semantic,
     Spike,
+    VodProgress,
+    VodRequest,
     check_channel,
 )
 
@@ -149,6 +151,8 @@ CHANNEL_STATES = Topic("channel-states", ChannelState, per_channel=False)
 CLIP_REQUESTS = Topic("clip-requests", ClipRequest, per_channel=False)
 CLIP_PROGRESS = Topic("clip-progress", ClipProgress, per_channel=False)
 CLIPS = Topic("clips", Clip, per_channel=False)
+VOD_REQUESTS = Topic("vod-requests", VodRequest, per_channel=False)
+VOD_PROGRESS = Topic("vod-progress", VodProgress, per_channel=False)
 
 # Where messages that keep failing end up. Entries copy the failed message's fields.
 DEAD_LETTER_STREAM = f"{ROOT}:{tag('dead-letter')}"

@@ -18,5 +18,11 @@ def add_parser(sub: Any) -> None:
     vod.add_argument("--top", type=int, default=10, help="how many clips (default: 10)")
     vod.add_argument("--out", type=Path, help="folder for the clips and report.html "
                                               "(default: <data folder>/vods/<file name>)")
+    vod.add_argument("--workers", type=int, default=1,
+                     help="copies of each worker to run on this machine (default: 1); each "
+                          "takes a part of the VOD")
+    vod.add_argument("--parts", type=int,
+                     help="split the VOD into this many parts, analysed side by side "
+                          "(default: one per worker copy)")
     vod.add_argument("-v", "--verbose", action="store_true",
                      help="show every service's log lines here too")

@@ -55,3 +55,17 @@ def _message(s: SecondStats, t: float, offset: float, slack: float, channel: str
         hype_density=min(1.0, s.hype_density), spike=s.spike, strength=s.strength,
         suppressed=s.suppressed, spike_start=start, moment=moment, moment_from=earliest,
         moment_to=start)
+
+
+def on_part(seconds: list[ChatSecond], channel: str, session: str, start: float,
+            end: float) -> list[ChatSecond]:
+    """The chat seconds from `start` to `end` (seconds into the VOD) on a part's own clock,
+    which starts at `start`, for the part's channel and session."""
+    def back(t: float | None) -> float | None:
+        return None if t is None else max(0.0, t - start)
+
+    return [c.model_copy(update={
+        "channel": channel, "session": session, "t": c.t - start,
+        "spike_start": back(c.spike_start), "moment": back(c.moment),
+        "moment_from": back(c.moment_from), "moment_to": back(c.moment_to)})
+        for c in seconds if start <= c.t < end]

@@ -1,26 +1,25 @@
 """`clip-live vod SOURCE`: find the best moments of a recorded stream, faster than real time.
 
-It starts the same mesh as `clip-live run` (its own Redis, one process per service), with the
-settings that make the same workers fit a recording: ingest reads the file as fast as the
-slowest worker keeps up instead of in real time, speech-to-text never drops audio for lag,
-and the recording is kept on disk until the clips are cut. Then it feeds the VOD in as one
-channel and follows it to the end (see `job.py`).
+It starts the same mesh as `clip-live run` (its own Redis, one process per service; with
+`--workers N`, N copies of each worker), with the settings that make the same workers fit a
+recording: ingest reads the file as fast as the slowest worker keeps up instead of in real
+time, speech-to-text never drops audio for lag, and the recording is kept on disk until the
+clips are cut. The VOD goes in as one channel per part (see `job.py`).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from launcher import control
-from launcher.mesh import run_mesh
+from launcher.mesh import run_mesh, worker_sets
 from launcher.preflight import BadSource, check_source
 from launcher.run import fresh_log_file
 from launcher.run_report import Outcome
 from launcher.vod.job import Progress, VodJob, VodPlan
+from launcher.vod.media import media_length
 from shared.embedded_redis import EmbeddedRedisError
 from shared.logs import setup_logging
 from shared.settings import Settings
@@ -46,9 +45,10 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
     if args.chat is not None and not args.chat.is_file():
         print(f"clip-live: no such chat file: {args.chat}", file=sys.stderr)
         return 2
-    if args.top < 1:
-        print("clip-live: --top must be at least 1", file=sys.stderr)
-        return 2
+    for name in ("top", "workers", "parts"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            print(f"clip-live: --{name} must be at least 1", file=sys.stderr)
+            return 2
     data_dir = settings.data_dir.resolve()
     out = (args.out or data_dir / "vods" / video.stem).resolve()
     log_path = fresh_log_file(data_dir)
@@ -58,7 +58,7 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
     print(f"clip-live vod: {video.name} ({length / 60:.1f} min); full logs: {log_path}",
           flush=True)
     plan = VodPlan(video=video, channel=CHANNEL, length_s=length, top=args.top, out=out,
-                   chat=args.chat)
+                   chat=args.chat, parts=args.parts or args.workers)
     bar = ProgressBar(length)
     jobs: list[VodJob] = []
 
@@ -66,16 +66,11 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
         jobs.append(VodJob(settings, redis_url, plan, bar.show))
         return jobs[-1]
 
-    def start(redis_url: str) -> None:
-        import asyncio
-
-        live = settings.model_copy(update={"redis_url": redis_url})
-        asyncio.run(control.start_monitoring(live, str(video), CHANNEL, "best"))
-
     try:
         with log_path.open("ab") as output:
-            outcome = run_mesh(settings, start, vod_env(length), watch=watch,
-                               output=None if args.verbose else output)
+            outcome = run_mesh(settings, None, vod_env(length), watch=watch,
+                               output=None if args.verbose else output,
+                               services=worker_sets(args.workers))
     except (control.MeshNotFound, EmbeddedRedisError, RuntimeError) as err:
         outcome = Outcome(1, f"clip-live: {err}")
     finally:
@@ -99,20 +94,6 @@ def vod_env(length_s: float) -> dict[str, str]:
     }
 
 
-def media_length(video: Path) -> float:
-    """The file's length in seconds, from ffprobe. Raises BadSource when it has none."""
-    done = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
-                           "-of", "csv=p=0", str(video)], capture_output=True, text=True,
-                          timeout=30, check=False)
-    try:
-        length = float(done.stdout.strip())
-    except ValueError:
-        raise BadSource(f"{video}: FFmpeg cannot tell how long it is") from None
-    if length <= 0:
-        raise BadSource(f"{video}: it is empty")
-    return length
-
-
 class ProgressBar:
     """The terminal's progress bar: seconds done, speed as × real time, time left."""
 
@@ -127,9 +108,8 @@ class ProgressBar:
     def show(self, progress: Progress) -> None:
         if self.closed:
             return
-        took = max(1e-6, time.monotonic() - progress.started)
         done = min(progress.done_s, float(self.bar.total))
-        speed = done / took
+        speed = progress.speed
         left = (self.bar.total - done) / speed if speed > 0 else float("nan")
         self.bar.set_description_str(progress.stage, refresh=False)
         self.bar.set_postfix_str(f"{speed:.1f}× real time, {left:.0f} s left"

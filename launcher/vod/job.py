@@ -1,21 +1,27 @@
-"""Follow one VOD through the running mesh, from the first second to the ranked clips.
+"""Follow one VOD through the running mesh, from the file to the ranked clips.
 
 A thread of its own (like `launcher/follow.py`) runs `VodJob.follow` on asyncio:
 
-1. wait for ingest to start the VOD's session, then hand the chat file's seconds to the bus
-   as ingest's audio gets to them (the fuser must not see chat far ahead of the rest);
-2. read the fuser's seconds (the `events` topic) as they come: they show how far it is;
-3. when ingest has ended and the fuser has closed the last second, rank the moments, ask the
-   clipper for the best `top` (the mesh's own clipper cuts them, with .srt and thumbnail),
-   and write them, their .json and report.html to the out folder.
+1. check the file (`media.scan`): its keyframes, and stretches too damaged to read; split it
+   into parts (`parts.plan_parts`) and copy each part out, on keyframes;
+2. start each part as a channel of its own: the workers share channels through their leases,
+   so with two worker sets each takes a part (see `parts.py` for the overlaps);
+3. hand each part's chat to the bus as that part's sound and picture get to it, and gather
+   the fuser's seconds of every part, put back on the VOD's clock;
+4. when every part has ended, rank the moments, ask the clipper for the best `top` (the
+   mesh's own clipper cuts them, with .srt and thumbnail), and write them, their .json and
+   report.html to the out folder.
 
-The supervisor's loop reads `outcome` to learn that the job is over.
+Progress goes to the terminal (`show`) and to the bus (`VOD_PROGRESS`). The supervisor's loop
+reads `outcome` to learn that the job is over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import shutil
 import threading
 import time
 import uuid
@@ -25,18 +31,28 @@ from pathlib import Path
 
 from launcher.run_report import Outcome
 from launcher.vod.chat import chat_seconds
+from launcher.vod.media import scan
 from launcher.vod.outputs import write_outputs
-from launcher.vod.rank import Moment, candidates, pick
+from launcher.vod.part_run import PartRun, cut_parts
+from launcher.vod.parts import Skipped, damaged_stretches, plan_parts
+from launcher.vod.rank import Moment, candidates, pick, with_spikes
 from shared.bus import REDIS_DOWN, Bus
-from shared.channels import current_state
-from shared.contracts import ChatSecond, Clip, ClipRequest, EventRow
+from shared.contracts import (
+    ChatSecond,
+    Clip,
+    ClipRequest,
+    EventRow,
+    Spike,
+    VodProgress,
+    VodSkip,
+)
 from shared.settings import Settings
-from shared.streams import AUDIO_FEATURES, CHAT, CLIP_REQUESTS, CLIPS, EVENTS, MOTION
+from shared.streams import CLIP_REQUESTS, CLIPS, VOD_PROGRESS
 
 POLL_S = 0.25
-END_IDLE_S = 20.0
-"""After ingest ended, no new second from the fuser for this long: it has closed its last."""
 CLIP_WAIT_S = 180.0
+
+log = logging.getLogger("clip_live.vod")
 
 
 @dataclass
@@ -49,15 +65,21 @@ class VodPlan:
     top: int
     out: Path
     chat: Path | None = None
+    parts: int = 1
 
 
 @dataclass
 class Progress:
-    """How far the job is, for the progress bar."""
+    """How far the job is, for the progress bar and the bus."""
 
     done_s: float = 0.0
     started: float = field(default_factory=time.monotonic)
     stage: str = "starting the workers"
+
+    @property
+    def speed(self) -> float:
+        """Seconds of the VOD judged per second of wall time so far."""
+        return self.done_s / max(1e-6, time.monotonic() - self.started)
 
 
 class VodJob:
@@ -68,12 +90,25 @@ class VodJob:
         self.settings = settings.model_copy(update={"redis_url": redis_url})
         self.plan = plan
         self.show = show
+        self.job_id = uuid.uuid4().hex[:12]
         self.progress = Progress()
         self.outcome: Outcome | None = None
-        self.rows: list[EventRow] = []
+        self.parts: list[PartRun] = []
+        self.skipped: list[Skipped] = []
         self.chat: list[ChatSecond] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vod", daemon=True)
+        self._last_told = 0.0
+
+    @property
+    def rows(self) -> list[EventRow]:
+        """Every part's kept seconds, on the VOD's clock."""
+        return sorted((r for p in self.parts for r in p.kept_rows()), key=lambda r: r.t)
+
+    @property
+    def spikes(self) -> list[Spike]:
+        """Every part's kept spikes, on the VOD's clock."""
+        return [s for p in self.parts for s in p.kept_spikes()]
 
     def start(self) -> None:
         self._thread.start()
@@ -91,98 +126,98 @@ class VodJob:
     async def follow(self) -> Outcome | None:
         assert self.settings.redis_url
         bus = await Bus.connect(self.settings.redis_url, self.settings)
+        folder = self.settings.data_dir.resolve() / "vod-parts" / self.job_id
         try:
-            session = await self._wait_session(bus)
-            if session is None:
+            if not await self._prepare(bus, folder):
+                await self._stopped(bus)
                 return None
-            if self.plan.chat:
-                self.chat = chat_seconds(self.plan.chat, self.settings, self.plan.channel,
-                                         session, self.plan.length_s)
+            for part in self.parts:
+                await part.start_channel(bus)
             self.progress.stage = "analysing"
-            if not await self._analyse(bus, session):
+            if not await self._analyse(bus):
+                await self._stopped(bus)
                 return None
-            self.progress.stage = "cutting clips"
-            self.show(self.progress)
-            picked = pick(candidates(self.rows, self.chat), self.plan.top,
+            await self._tell(bus, "cutting clips", force=True)
+            rows = with_spikes(self.rows, self.spikes)
+            picked = pick(candidates(rows, self.chat), self.plan.top,
                           self.settings.clip_pre, self.settings.clip_post)
-            clips = await self._cut(bus, session, picked)
+            clips = await self._cut(bus, picked)
             if clips is None:
+                await self._stopped(bus)
                 return None
-            write_outputs(self.plan, picked, clips, self.rows, self.chat)
-            self.progress.stage = "done"
-            self.show(self.progress)
-            return Outcome(0, f"{len(clips)} clip(s) of the best moments in {self.plan.out}")
+            write_outputs(self.plan, picked, clips, rows, self.chat, self.skipped)
+            await self._tell(bus, "done", clips=[c.video for c in clips], force=True)
+            skipped = f"; {len(self.skipped)} stretch(es) skipped, see report.html" \
+                if self.skipped else ""
+            return Outcome(0, f"{len(clips)} clip(s) of the best moments in "
+                              f"{self.plan.out}{skipped}")
+        except Exception as err:
+            with contextlib.suppress(*REDIS_DOWN):
+                await self._tell(bus, "failed", detail=str(err), force=True)
+            raise
         finally:
+            shutil.rmtree(folder, ignore_errors=True)
             await bus.close()
 
-    async def _wait_session(self, bus: Bus) -> str | None:
-        while not self._stop.is_set():
-            with _redis_may_blink():
-                state = await current_state(bus.redis, self.plan.channel)
-                if state is not None and state.state == "failed":
-                    raise RuntimeError(state.detail)
-                if state is not None and state.state in ("live", "ended"):
-                    return state.session
-            self.show(self.progress)
-            await asyncio.sleep(POLL_S)
-        return None
+    async def _prepare(self, bus: Bus, folder: Path) -> bool:
+        """Check the file, plan the parts and cut them out. False when told to stop first."""
+        await self._tell(bus, "checking", force=True)
+        found = await asyncio.to_thread(scan, self.plan.video)
+        parts, self.skipped = plan_parts(
+            self.plan.length_s, found.keyframes, self.plan.parts,
+            lead_s=max(self.settings.clip_pre, 3.0 * self.settings.fuser_warmup_s),
+            tail_s=self.settings.clip_post + 1.0, damaged=damaged_stretches(found.bad_sound))
+        for skip in self.skipped:
+            log.warning("skipping %.1f-%.1f s of %s: %s", skip.start, skip.end,
+                        self.plan.video.name, skip.why)
+        if not parts:
+            raise RuntimeError("no part of the file could be read")
+        if self.plan.chat:
+            self.chat = chat_seconds(self.plan.chat, self.settings, self.plan.channel, "",
+                                     self.plan.length_s)
+        await self._tell(bus, "cutting parts", force=True)
+        self.parts = await asyncio.to_thread(cut_parts, self.plan, parts, self.chat, folder,
+                                             self._stop)
+        log.info("%s: %d part(s): %s", self.plan.video.name, len(parts),
+                 ", ".join(f"{p.keep_from:.0f}-{p.keep_to:.0f} s" for p in parts))
+        return not self._stop.is_set()
 
-    async def _analyse(self, bus: Bus, session: str) -> bool:
-        """Pass on chat in step with the audio and gather the fuser's seconds, until the end.
-        False when told to stop first."""
-        after, sent, last_new = "0", 0, time.monotonic()
+    async def _analyse(self, bus: Bus) -> bool:
+        """Follow every part until all have ended. False when told to stop first."""
         while not self._stop.is_set():
             with _redis_may_blink():
-                for item in await bus.read(EVENTS, channel=self.plan.channel, after=after,
-                                           count=1000):
-                    after = item.id
-                    if item.message.session == session:
-                        self.rows.append(item.message)
-                        self.progress.done_s = max(self.progress.done_s, item.message.t + 1)
-                        last_new = time.monotonic()
-                sent = await self._send_chat(bus, sent)
-                state = await current_state(bus.redis, self.plan.channel)
-                ended = state is not None and state.state in ("ended", "failed")
-                if ended and sent < len(self.chat):
-                    sent = await self._send_chat(bus, sent, everything=True)
-                if ended and (self.progress.done_s >= self.plan.length_s - 1
-                              or time.monotonic() - last_new > END_IDLE_S):
+                for part in self.parts:
+                    if not part.over:
+                        await part.follow(bus, self.settings)
+                    if part.failed and not part.told_failed:
+                        part.told_failed = True
+                        log.error("part %d (%.0f-%.0f s) could not be read: %s",
+                                  part.part.index + 1, part.part.keep_from, part.part.keep_to,
+                                  part.failed)
+                        self.skipped.append(Skipped(part.part.keep_from, part.part.keep_to,
+                                                    f"could not be read: {part.failed}"))
+                self.progress.done_s = sum(p.done_s for p in self.parts) + sum(
+                    s.end - s.start for s in self.skipped)
+                await self._tell(bus, "analysing")
+                if all(p.over for p in self.parts):
                     return True
-            self.show(self.progress)
             await asyncio.sleep(POLL_S)
         return False
 
-    async def _send_chat(self, bus: Bus, sent: int, everything: bool = False) -> int:
-        """Publish the chat seconds up to the chat delay past where the slower steady signals
-        (sound and picture) have got; return how many are out. The fuser judges a second with
-        the chat of the delay after it, so that chat must be there when the second closes;
-        chat far further ahead would make it close seconds before their sound and picture."""
-        if sent >= len(self.chat):
-            return sent
-        sound = await bus.latest(AUDIO_FEATURES, channel=self.plan.channel)
-        picture = await bus.latest(MOTION, channel=self.plan.channel)
-        reached = min(sound.message.t if sound else 0.0, picture.message.t if picture else 0.0)
-        reached += self.settings.fuser_chat_delay_s
-        upto = sent
-        while upto < len(self.chat) and (everything or self.chat[upto].t < reached):
-            upto += 1
-        if upto > sent:
-            await bus.publish_many(CHAT, [(c, None) for c in self.chat[sent:upto]],
-                                   channel=self.plan.channel)
-        return upto
-
-    async def _cut(self, bus: Bus, session: str, picked: list[Moment]) -> list[Clip] | None:
-        """Ask the mesh's clipper for each picked moment; wait for the clips (in rank order)."""
+    async def _cut(self, bus: Bus, picked: list[Moment]) -> list[Clip] | None:
+        """Ask the mesh's clipper for each picked moment; wait for the clips (in rank order),
+        their times put back on the VOD's clock."""
         after = (await bus.latest(CLIPS))
         last = after.id if after else "0"
-        jobs: dict[str, int] = {}
+        jobs: dict[str, tuple[int, PartRun]] = {}
         for rank, moment in enumerate(picked):
-            job_id = f"vod-{uuid.uuid4().hex[:10]}"
-            jobs[job_id] = rank
+            part = next(p for p in self.parts if p.keeps(moment.peak))
+            job_id = f"vod-{self.job_id}-{rank + 1}"
+            jobs[job_id] = (rank, part)
             await bus.publish(CLIP_REQUESTS, ClipRequest(
-                channel=self.plan.channel, job_id=job_id, session=session, t=moment.peak,
-                pre=self.settings.clip_pre, post=self.settings.clip_post, reason="vod",
-                wall=time.time()))
+                channel=part.channel, job_id=job_id, session=part.session,
+                t=moment.peak - part.part.start, pre=self.settings.clip_pre,
+                post=self.settings.clip_post, reason="vod", wall=time.time()))
         got: dict[int, Clip] = {}
         deadline = time.monotonic() + CLIP_WAIT_S
         while len(got) < len(jobs) and time.monotonic() < deadline:
@@ -192,11 +227,32 @@ class VodJob:
                 for item in await bus.read(CLIPS, after=last, block_ms=500):
                     last = item.id
                     if item.message.job_id in jobs:
-                        got[jobs[item.message.job_id]] = item.message
+                        rank, part = jobs[item.message.job_id]
+                        got[rank] = part.on_vod_clock(item.message)
         if len(got) < len(jobs):
             raise RuntimeError(f"the clipper made {len(got)} of {len(jobs)} clips in "
                                f"{CLIP_WAIT_S:.0f} s")
         return [got[i] for i in range(len(jobs))]
+
+    async def _stopped(self, bus: Bus) -> None:
+        with contextlib.suppress(*REDIS_DOWN):
+            await self._tell(bus, "stopped", force=True)
+        return None
+
+    async def _tell(self, bus: Bus, stage: str, clips: list[str] | None = None,
+                    detail: str = "", force: bool = False) -> None:
+        """Show the progress here, and on the bus about once a second (or now: `force`)."""
+        self.progress.stage = stage
+        self.show(self.progress)
+        if not force and time.monotonic() - self._last_told < 1.0:
+            return
+        self._last_told = time.monotonic()
+        await bus.publish(VOD_PROGRESS, VodProgress(
+            job_id=self.job_id, source=str(self.plan.video), stage=stage,  # type: ignore[arg-type]
+            done_s=min(self.progress.done_s, self.plan.length_s), length_s=self.plan.length_s,
+            speed=self.progress.speed, parts=len(self.parts),
+            skipped=[VodSkip(start=s.start, end=s.end, why=s.why) for s in self.skipped],
+            clips=clips or [], out=str(self.plan.out), detail=detail, wall=time.time()))
 
 
 def _redis_may_blink() -> contextlib.suppress:

@@ -1,5 +1,6 @@
 """Write a VOD's results: each picked clip as `NN.mp4`, `.srt`, `.jpg` and `.json` (rank,
-score, why), and `report.html` beside them."""
+score, why), `seconds.json` (every second judged), `vod.json` (what was skipped and why, and
+the clips in rank order) and `report.html` beside them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from launcher.vod.parts import Skipped
 from launcher.vod.rank import Moment
 from launcher.vod.report import write_vod_report
 from shared.contracts import ChatSecond, Clip, EventRow
@@ -23,7 +25,8 @@ def clip_name(rank: int) -> str:
 
 
 def write_outputs(plan: VodPlan, picked: Sequence[Moment], clips: Sequence[Clip],
-                  rows: Sequence[EventRow], chat: Sequence[ChatSecond]) -> Path:
+                  rows: Sequence[EventRow], chat: Sequence[ChatSecond],
+                  skipped: Sequence[Skipped] = ()) -> Path:
     """Copy each clip into `plan.out` under its rank, write its .json and the report; return
     the report's path."""
     plan.out.mkdir(parents=True, exist_ok=True)
@@ -46,4 +49,8 @@ def write_outputs(plan: VodPlan, picked: Sequence[Moment], clips: Sequence[Clip]
     seconds = [{"t": r.t, "p": r.excited_prob, "votes": r.votes, "features": r.features,
                 "missing": r.missing} for r in sorted(rows, key=lambda r: r.t)]
     (plan.out / "seconds.json").write_text(json.dumps(seconds) + "\n")
-    return write_vod_report(plan.out, plan.video.name, picked, rows, chat)
+    summary = {"source": str(plan.video), "length_s": plan.length_s,
+               "clips": [f"{clip_name(rank)}.mp4" for rank in range(1, len(clips) + 1)],
+               "skipped": [{"start": s.start, "end": s.end, "why": s.why} for s in skipped]}
+    (plan.out / "vod.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return write_vod_report(plan.out, plan.video.name, picked, rows, chat, skipped)

@@ -6,6 +6,9 @@ A candidate is a run of "hot" seconds: the model's P is at least `HOT_P`, or at 
 moment that stands out from it counts), two or more of the 2-of-3 votes are on, or the fuser
 flagged it for a clip. Short cool spells (`JOIN_S`) inside a run do not split it.
 
+A second's votes are those of its row and of any spike the fuser found there: chat votes
+late (it reacts after the moment), after the row was written, and only the spike shows that.
+
 Its score, from 0 to 1, weighs what it holds:
 
 - the model's highest P in it (the most weight: it already hears every signal);
@@ -20,7 +23,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from shared.contracts import ChatSecond, EventRow
+from shared.contracts import ChatSecond, EventRow, Spike
 
 HOT_P = 0.5
 RELATIVE_P = 4.0
@@ -62,8 +65,26 @@ def is_hot(row: EventRow, normal_p: float = 1.0) -> bool:
     return p >= HOT_P or stands_out or _votes(row) >= 2 or row.clip_flag
 
 
+def with_spikes(rows: Sequence[EventRow], spikes: Sequence[Spike]) -> list[EventRow]:
+    """`rows` in time order, each with the votes of the spikes found at its second too."""
+    late: dict[float, dict[str, bool]] = {}
+    for spike in spikes:
+        votes = late.setdefault(spike.t, {})
+        for name, on in spike.votes.items():
+            votes[name] = votes.get(name, False) or on
+    out = []
+    for row in sorted(rows, key=lambda r: r.t):
+        if row.t in late:
+            merged = {n: row.votes.get(n, False) or late[row.t].get(n, False)
+                      for n in {*row.votes, *late[row.t]}}
+            row = row.model_copy(update={"votes": merged})
+        out.append(row)
+    return out
+
+
 def candidates(rows: Sequence[EventRow], chat: Sequence[ChatSecond] = ()) -> list[Moment]:
-    """Every candidate moment in `rows` (the fuser's seconds), with its score, in time order."""
+    """Every candidate moment in `rows` (the fuser's seconds, see `with_spikes`), with its
+    score, in time order."""
     runs: list[list[EventRow]] = []
     normal_p = statistics.median(r.excited_prob for r in rows) if rows else 1.0
     for row in sorted(rows, key=lambda r: r.t):

@@ -9,10 +9,12 @@ The VOD here is 5 minutes, not 10, to keep the test near two minutes on a 2-core
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,24 +35,49 @@ def _env(data: Path) -> dict[str, str]:
     return child_env(CLIP_LIVE_DATA_DIR=str(data), CLIP_LIVE_API_PORT=str(free_port()))
 
 
-@pytest.mark.timeout(420)
-def test_the_top_three_are_the_three_planted_moments(vod: SampleVod, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    done = subprocess.run([*CLI, "vod", str(vod.video), "--chat", str(vod.chat), "--top", "3",
-                           "--out", str(out)], env=_env(tmp_path / "data"), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=400)
-    log = (tmp_path / "data" / "logs" / "clip-live.log").read_text()
+def _run_vod(vod: SampleVod, root: Path, *extra: str,
+             video: Path | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run `clip-live vod` for the top 3; return the finished command and its out folder."""
+    out = root / "out"
+    done = subprocess.run([*CLI, "vod", str(video or vod.video), "--chat", str(vod.chat),
+                           "--top", "3", "--out", str(out), *extra],
+                          env=_env(root / "data"), cwd=root, capture_output=True, text=True,
+                          timeout=400)
+    log = (root / "data" / "logs" / "clip-live.log").read_text()
     assert done.returncode == 0, done.stderr[-2000:] + log[-3000:]
     assert "Traceback" not in log, log[-3000:]
-    assert "3 clip(s)" in done.stdout
-    assert "× real time" in done.stderr  # the progress bar
-    metas = [json.loads((out / f"{rank:02d}.json").read_text()) for rank in (1, 2, 3)]
-    assert [m["rank"] for m in metas] == [1, 2, 3]
-    scores = [m["score"] for m in metas]
-    assert scores == sorted(scores, reverse=True) and scores[2] > 0
+    return done, out
+
+
+def _ranked(out: Path) -> list[dict[str, Any]]:
+    return [json.loads((out / f"{rank:02d}.json").read_text()) for rank in (1, 2, 3)]
+
+
+def _assert_planted(vod: SampleVod, metas: list[dict[str, Any]]) -> None:
+    """The three clips are the three planted moments, one each."""
     found = sorted(m["moment"]["peak"] for m in metas)
     for moment, peak in zip(vod.moments, found, strict=True):
         assert moment - 2 <= peak <= moment + MOMENT_LEN_S + 2, (vod.moments, found)
+
+
+@pytest.fixture(scope="module")
+def one_set(vod: SampleVod,
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str],
+                                                               Path]:
+    return _run_vod(vod, tmp_path_factory.mktemp("one-set"))
+
+
+@pytest.mark.timeout(420)
+def test_the_top_three_are_the_three_planted_moments(
+        vod: SampleVod, one_set: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    done, out = one_set
+    assert "3 clip(s)" in done.stdout
+    assert "× real time" in done.stderr  # the progress bar
+    metas = _ranked(out)
+    assert [m["rank"] for m in metas] == [1, 2, 3]
+    scores = [m["score"] for m in metas]
+    assert scores == sorted(scores, reverse=True) and scores[2] > 0
+    _assert_planted(vod, metas)
     for rank, meta in enumerate(metas, 1):
         clip = meta["clip"]
         assert clip["start"] <= meta["moment"]["peak"] <= clip["start"] + clip["duration"]
@@ -60,6 +87,45 @@ def test_the_top_three_are_the_three_planted_moments(vod: SampleVod, tmp_path: P
     page = (out / "report.html").read_text()
     assert (out / "plotly.min.js").exists() and "https://" not in page
     assert '"loudness (dB)"' in page and 'src="01.mp4"' in page
+    assert json.loads((out / "vod.json").read_text())["skipped"] == []
+
+
+@pytest.mark.timeout(420)
+def test_two_worker_sets_find_the_same_top_three(
+        vod: SampleVod, one_set: tuple[subprocess.CompletedProcess[str], Path],
+        tmp_path: Path) -> None:
+    _, out = _run_vod(vod, tmp_path, "--workers", "2")
+    log = (tmp_path / "data" / "logs" / "clip-live.log").read_text()
+    assert "2 part(s)" in log
+    for part in ("vod-1", "vod-2"):  # each part went through ingest as a channel of its own
+        assert f"ended (the stream ended) channel={part}" in log
+    two, one = _ranked(out), _ranked(one_set[1])
+    _assert_planted(vod, two)
+    for a, b in zip(sorted(m["moment"]["peak"] for m in one),
+                    sorted(m["moment"]["peak"] for m in two), strict=True):
+        assert abs(a - b) <= 1, (one, two)
+    for meta in two:  # each clip, cut from its part's recording, holds its moment
+        clip = meta["clip"]
+        assert clip["start"] <= meta["moment"]["peak"] <= clip["start"] + clip["duration"]
+
+
+@pytest.mark.timeout(420)
+def test_a_damaged_stretch_is_logged_skipped_and_reported(vod: SampleVod,
+                                                          tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.mp4"
+    data = bytearray(vod.video.read_bytes())
+    at, size = int(len(data) * 0.35), len(data) // 25  # ~105 s in, ~12 s long; no moment there
+    data[at: at + size] = random.Random(7).randbytes(size)
+    damaged.write_bytes(bytes(data))
+    done, out = _run_vod(vod, tmp_path, video=damaged)
+    assert "skipped" in done.stdout
+    log = (tmp_path / "data" / "logs" / "clip-live.log").read_text()
+    assert "the file is damaged here" in log
+    (skip,) = json.loads((out / "vod.json").read_text())["skipped"]
+    assert 90 < skip["start"] < skip["end"] < 130, skip
+    _assert_planted(vod, _ranked(out))
+    page = (out / "report.html").read_text()
+    assert "Skipped" in page and "the file is damaged here" in page
 
 
 @pytest.mark.parametrize("content", [None, b"this is not a video\n"])

@@ -3,16 +3,21 @@ clock, and the settings that turn live workers into VOD readers (off by default)
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import random
 from pathlib import Path
 
-from launcher.vod.chat import chat_seconds
-from launcher.vod.rank import candidates, pick
+from launcher.vod.chat import chat_seconds, on_part
+from launcher.vod.media import scan
+from launcher.vod.parts import damaged_stretches, plan_parts
+from launcher.vod.rank import candidates, pick, with_spikes
+from launcher.vod.sample import make_sample_vod
 from services.asr.backends import stream_config
 from services.ingest.backlog import entry_t
 from services.ingest.sources import classify, unpaced
-from shared.contracts import ChatSecond, EventRow
+from shared.contracts import ChatSecond, EventRow, Spike
 from shared.settings import Settings
 
 
@@ -100,3 +105,69 @@ def test_the_backlog_reads_stream_time_from_an_entry() -> None:
     assert entry_t({b"data": b'{"t": 12.5, "dur": 0.5}'}) == 12.5
     assert entry_t({"data": '{"job_id": "x"}'}) is None
     assert entry_t({}) is None
+
+
+def test_parts_tile_the_vod_start_on_keyframes_and_reach_past_their_stretch() -> None:
+    keys = [float(k) for k in range(0, 600, 2)]
+    parts, skipped = plan_parts(600, keys, count=3, lead_s=60, tail_s=21)
+    assert skipped == [] and len(parts) == 3
+    assert parts[0].keep_from == 0 and parts[-1].keep_to == 600
+    for before, after in itertools.pairwise(parts):
+        assert before.keep_to == after.keep_from  # each second judged once
+        assert after.start in keys and after.start <= after.keep_from - 60
+        assert before.end == before.keep_to + 21
+    assert parts[0].start == 0 and parts[-1].end == 600
+    one, _ = plan_parts(600, keys, count=1, lead_s=60, tail_s=21)
+    assert [(p.start, p.end, p.keep_from, p.keep_to) for p in one] == [(0, 600, 0, 600)]
+
+
+def test_a_damaged_stretch_is_skipped_to_the_keyframes_around_it() -> None:
+    keys = [float(k) for k in range(0, 300, 2)]
+    bad = [104.7 + 0.02 * i for i in range(600)]  # ~12 s of sound that would not decode
+    damaged = damaged_stretches(bad)
+    assert len(damaged) == 1 and damaged[0][0] < 104.7 and damaged[0][1] > bad[-1]
+    parts, skipped = plan_parts(300, keys, count=1, lead_s=60, tail_s=21, damaged=damaged)
+    assert [(s.start, s.end) for s in skipped] == [(104, 118)]
+    assert "damaged" in skipped[0].why
+    assert [(p.keep_from, p.keep_to) for p in parts] == [(0, 104), (118, 300)]
+    assert parts[0].end == 104 and parts[1].start == 118  # no part reaches into it
+    assert damaged_stretches([10.0, 11.0, 50.0]) == [(9.5, 11.5), (49.5, 50.5)]
+
+
+def test_late_chat_votes_from_spikes_join_their_seconds() -> None:
+    rows = [_row(t, 0.3, votes=1) for t in range(10)]  # voice votes alone
+    spike = Spike(channel="vod", session="s", t=4, dur=1, wall=0, probability=0.3,
+                  votes={"voice": True, "chat": True, "face": False}, trigger="two_votes")
+    merged = with_spikes(list(reversed(rows)), [spike])
+    assert [r.t for r in merged] == list(range(10))
+    assert merged[4].votes == {"voice": True, "chat": True, "face": False}
+    assert merged[3].votes == rows[3].votes
+    assert [(m.start, m.votes) for m in candidates(merged)] == [(4, 2)]
+
+
+def test_a_part_gets_the_chat_of_its_stretch_on_its_own_clock() -> None:
+    spike = ChatSecond(channel="vod", session="", t=160, dur=1, wall=0, messages=30,
+                       chatters=25, rate_z=20, baseline=0.2, hype_density=0.8, spike=True,
+                       strength=12, spike_start=158, moment=154, moment_from=152,
+                       moment_to=158)
+    calm = spike.model_copy(update={"t": 40.0, "spike": False, "spike_start": None,
+                                    "moment": None, "moment_from": None, "moment_to": None})
+    got = on_part([calm, spike], "vod-2", "s2", start=90, end=300)
+    assert len(got) == 1 and got[0].channel == "vod-2" and got[0].session == "s2"
+    assert (got[0].t, got[0].moment_from, got[0].moment_to) == (70, 62, 68)
+
+
+def test_a_scan_finds_the_keyframes_and_the_damaged_sound(tmp_path: Path) -> None:
+    vod = make_sample_vod(tmp_path, 40, moments=(30.0,), size="320x180", fps=10)
+    clean = scan(vod.video)
+    assert clean.bad_sound == [] and clean.sound_packets > 1000
+    assert clean.keyframes[:3] == [0.0, 2.0, 4.0]
+    damaged = tmp_path / "damaged.mp4"
+    data = bytearray(vod.video.read_bytes())
+    size = len(data)
+    data[size // 2: size // 2 + size // 10] = random.Random(1).randbytes(size // 10)
+    damaged.write_bytes(bytes(data))
+    found = scan(damaged)
+    assert found.bad_sound, "the damaged sound was not noticed"
+    (lo, hi), = damaged_stretches(found.bad_sound)
+    assert 12 < lo < 24 and 18 < hi < 30 and hi - lo < 10  # about the middle tenth
