@@ -5,6 +5,9 @@ time to the first ranked result (the clips come all at once, after the ranking).
 
 It runs the real command, as a user would, and looks at its processes once a second.
 
+It runs once with one worker set and once with two (`--workers 2`: two copies of every
+worker, the VOD in two parts), on the same sample.
+
 Run: `python -m bench.vod`.
 """
 
@@ -21,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from launcher.vod.sample import make_sample_vod
+from launcher.vod.sample import SampleVod, make_sample_vod
 from shared.embedded_redis import free_port
 from tests.support import REPO, child_env
 
@@ -46,49 +49,56 @@ def run() -> dict[str, Any]:
         made = time.monotonic()
         vod = make_sample_vod(root / "media", LENGTH_S)
         make_s = time.monotonic() - made
-        env = child_env(CLIP_LIVE_DATA_DIR=str(root / "data"), CLIP_LIVE_API_PORT=str(free_port()))
-        started = time.monotonic()
-        job = subprocess.Popen(
-            [sys.executable, str(REPO / "clip_live.py"), "vod", str(vod.video), "--chat",
-             str(vod.chat), "--top", "3", "--out", str(root / "out")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        top = psutil.Process(job.pid)
-        cpu: dict[int, tuple[str, float]] = {}
-        names: dict[int, str] = {}  # the first name seen: a process that ends turns zombie
-        peak_rss = 0
-        while job.poll() is None:
-            rss = 0
-            for proc in [top, *top.children(recursive=True)]:
-                try:
-                    name = names.setdefault(proc.pid, _service_of(proc, names))
-                    times = proc.cpu_times()
-                    cpu[proc.pid] = (name, times.user + times.system)
-                    rss += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            peak_rss = max(peak_rss, rss)
-            time.sleep(1.0)
-        out, err = job.communicate()
-        wall = time.monotonic() - started
-        if job.returncode != 0:
-            raise SystemExit(f"clip-live vod failed: {err[-2000:]}")
-        per_service: dict[str, float] = defaultdict(float)
-        for name, seconds in cpu.values():
-            per_service[name] += seconds
-        rates = re.findall(r"([\d.]+)× real time", err)
-        numbers: dict[str, Any] = {
-            "vod_length_s": LENGTH_S,
-            "making_the_sample_s": round(make_s, 1),
-            "wall_s_start_to_clips": round(wall, 1),
-            "x_real_time_overall": round(LENGTH_S / wall, 2),
-            "x_real_time_last_shown": float(rates[-1]) if rates else None,
-            "time_to_first_ranked_result_s": round(wall, 1),
-            "peak_memory_mesh_mb": round(peak_rss / 2**20),
-            "clips": out.strip().splitlines()[-1] if out.strip() else "",
-        }
-        for name, seconds in sorted(per_service.items(), key=lambda kv: -kv[1]):
-            numbers[f"cpu_s_{name}"] = round(seconds, 1)
-        return numbers
+        return {"making_the_sample_s": round(make_s, 1),
+                "one_worker_set": run_once(vod, root / "one", 1),
+                "two_worker_sets": run_once(vod, root / "two", 2)}
+
+
+def run_once(vod: SampleVod, root: Path, workers: int) -> dict[str, Any]:
+    """One `clip-live vod` run with `workers` worker sets, and its numbers."""
+    env = child_env(CLIP_LIVE_DATA_DIR=str(root / "data"), CLIP_LIVE_API_PORT=str(free_port()))
+    started = time.monotonic()
+    job = subprocess.Popen(
+        [sys.executable, str(REPO / "clip_live.py"), "vod", str(vod.video), "--chat",
+         str(vod.chat), "--top", "3", "--out", str(root / "out"), "--workers", str(workers)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    top = psutil.Process(job.pid)
+    cpu: dict[int, tuple[str, float]] = {}
+    names: dict[int, str] = {}  # the first name seen: a process that ends turns zombie
+    peak_rss = 0
+    while job.poll() is None:
+        rss = 0
+        for proc in [top, *top.children(recursive=True)]:
+            try:
+                name = names.setdefault(proc.pid, _service_of(proc, names))
+                times = proc.cpu_times()
+                cpu[proc.pid] = (name, times.user + times.system)
+                rss += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        peak_rss = max(peak_rss, rss)
+        time.sleep(1.0)
+    out, err = job.communicate()
+    wall = time.monotonic() - started
+    if job.returncode != 0:
+        raise SystemExit(f"clip-live vod failed: {err[-2000:]}")
+    per_service: dict[str, float] = defaultdict(float)
+    for name, seconds in cpu.values():
+        per_service[name] += seconds
+    rates = re.findall(r"([\d.]+)× real time", err)
+    numbers: dict[str, Any] = {
+        "vod_length_s": LENGTH_S,
+        "worker_sets": workers,
+        "wall_s_start_to_clips": round(wall, 1),
+        "x_real_time_overall": round(LENGTH_S / wall, 2),
+        "x_real_time_last_shown": float(rates[-1]) if rates else None,
+        "time_to_first_ranked_result_s": round(wall, 1),
+        "peak_memory_mesh_mb": round(peak_rss / 2**20),
+        "clips": out.strip().splitlines()[-1] if out.strip() else "",
+    }
+    for name, seconds in sorted(per_service.items(), key=lambda kv: -kv[1]):
+        numbers[f"cpu_s_{name}"] = round(seconds, 1)
+    return numbers
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from services.fuser.worker import WORKER as FUSER
 from services.ingest.worker import WORKER as INGEST
 from services.motion.worker import WORKER as MOTION
 from services.semantic.worker import WORKER as SEMANTIC
+from services.vod.worker import WORKER as VOD
 from shared.workers import Worker
 
 WORKERS: tuple[Worker, ...] = (
-    INGEST, AUDIO_FEATURES, MOTION, ASR, SEMANTIC, CHAT, FACE, FUSER, CLIPPER, API,
+    INGEST, AUDIO_FEATURES, MOTION, ASR, SEMANTIC, CHAT, FACE, FUSER, CLIPPER, VOD, API,
 )
 
 SERVICES: tuple[str, ...] = tuple(worker.name for worker in WORKERS)

@@ -19,9 +19,31 @@ from redis.asyncio import Redis
 
 from shared.bus import Subscriptions
 from shared.contracts import ChannelState
+from shared.settings import Settings
 from shared.streams import CHANNELS_KEY, Topic
 
 ACTIVE_STATES = {"starting", "live", "reconnecting"}
+
+VOD_BACKLOG_MAX_S = 3.0
+"""How far (stream seconds) the slowest worker may fall behind a VOD's ingest before it waits."""
+VOD_LATENESS_S = 30.0
+"""The fuser waits this long (stream seconds) for a VOD's late signal; above the backlog bound."""
+
+
+def vod_settings(settings: Settings) -> Settings:
+    """The settings the same workers use for a channel that is a recording (`vod` in its
+    state), not a live stream: ingest reads it as fast as the slowest worker keeps up, not in
+    real time; speech-to-text drops nothing for lag and hears only final words; the fuser
+    waits longer for late signals and asks for no clips (the VOD job ranks and cuts)."""
+    return settings.model_copy(update={
+        "ingest_file_realtime": False, "ingest_backlog_max_s": VOD_BACKLOG_MAX_S,
+        "asr_vod": True, "fuser_lateness_s": VOD_LATENESS_S, "fuser_clip_jobs": False})
+
+
+async def channel_settings(redis: Redis, settings: Settings, channel: str) -> Settings:
+    """The settings a worker uses for `channel`: `vod_settings` for a recording."""
+    state = await current_state(redis, channel)
+    return vod_settings(settings) if state is not None and state.vod else settings
 
 
 async def save_state(redis: Redis, state: ChannelState) -> None:

@@ -101,6 +101,8 @@ class MonitorCommand(ChannelMessage):
         default=False, description="Only public addresses: ingest checks the URL again before "
                                    "each connection. The API sets it unless private sources "
                                    "are allowed.")
+    vod: bool = Field(default=False, description="A recording to analyse, not a live stream: "
+                                                 "see `shared.channels.vod_settings`.")
     wall: float
 
 
@@ -175,14 +177,15 @@ class VodProgress(Contract):
 
     job_id: str
     source: str
-    stage: Literal["checking", "cutting parts", "analysing", "cutting clips", "done",
+    stage: Literal["queued", "checking", "cutting parts", "analysing", "cutting clips", "done",
                    "failed", "stopped"]
     done_s: float = Field(ge=0, description="Seconds of the VOD judged so far.")
     length_s: float = Field(ge=0)
     speed: float = Field(ge=0, description="Seconds judged per second of wall time.")
     parts: int = Field(ge=0, description="Parts the VOD was split into.")
     skipped: list[VodSkip] = Field(default_factory=list)
-    clips: list[str] = Field(default_factory=list, description="The ranked clips, when done.")
+    clips: list[str] = Field(default_factory=list,
+                             description="The ranked clips' ids, best first, when done.")
     out: str = Field(description="The folder of the clips and report.html.")
     detail: str = ""
     wall: float
@@ -253,6 +256,7 @@ class ChannelState(ChannelMessage):
     url: str
     quality: str = Field(default="", description="streamlink quality asked for; empty: any.")
     public_only: bool = Field(default=False, description="As the start command said.")
+    vod: bool = Field(default=False, description="As the start command said.")
     detail: str = ""
     t: float = 0.0
     wall: float

@@ -61,6 +61,8 @@ SCALING: dict[str, Scaling] = {
     # Each clip request means an FFmpeg cut: scale soon. At least one copy stays, as the
     # clipper also keeps an index of the segments it watches.
     "clipper": Scaling(lag=2),
+    # A VOD job runs for minutes, one at a time per copy: a copy for each job that waits.
+    "vod": Scaling(lag=1),
 }
 
 

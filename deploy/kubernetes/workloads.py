@@ -59,6 +59,7 @@ SIZING: dict[str, Sizing] = {
     "face": Sizing("100m", "256Mi", "1Gi"),
     "fuser": Sizing("50m", "256Mi", "512Mi"),
     "clipper": Sizing("250m", "256Mi", "1Gi"),
+    "vod": Sizing("100m", "256Mi", "1Gi"),
     "api": Sizing("100m", "128Mi", "512Mi"),
 }
 

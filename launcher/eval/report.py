@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from services.api.routes_dashboard import plotly_js_path
+from shared.plotly_js import plotly_js_path
 
 Figure = dict[str, Any]
 """A Plotly figure as plain data: {"data": [...], "layout": {...}}."""

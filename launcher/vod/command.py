@@ -1,16 +1,16 @@
 """`clip-live vod SOURCE`: find the best moments of a recorded stream, faster than real time.
 
 It starts the same mesh as `clip-live run` (its own Redis, one process per service; with
-`--workers N`, N copies of each worker), with the settings that make the same workers fit a
-recording: ingest reads the file as fast as the slowest worker keeps up instead of in real
-time, speech-to-text never drops audio for lag, and the recording is kept on disk until the
-clips are cut. The VOD goes in as one channel per part (see `job.py`).
+`--workers N`, N copies of each worker) and hands the VOD to its vod worker as one job
+(`services/vod/job.py`), then draws the job's progress until its clips are written.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from launcher import control
@@ -18,18 +18,12 @@ from launcher.mesh import run_mesh, worker_sets
 from launcher.preflight import BadSource, check_source
 from launcher.run import fresh_log_file
 from launcher.run_report import Outcome
-from launcher.vod.job import Progress, VodJob, VodPlan
-from launcher.vod.media import media_length
+from launcher.vod.follow import VodFollow
+from services.vod.media import NotMedia, media_length
+from shared.contracts import VodProgress, VodRequest
 from shared.embedded_redis import EmbeddedRedisError
 from shared.logs import setup_logging
 from shared.settings import Settings
-
-CHANNEL = "vod"
-BACKLOG_MAX_S = 3.0
-"""How far (stream seconds) the slowest worker may fall behind ingest before ingest waits."""
-FUSER_LATENESS_S = 30.0
-"""The fuser waits this long (stream seconds) for a late signal; above the backlog bound."""
-KEEP_EXTRA_S = 600.0
 
 
 def run_vod(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,7 +33,7 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
         if not video.is_file():
             raise BadSource(f"{args.source}: only local video files can be read for now")
         length = media_length(video)
-    except BadSource as err:
+    except (BadSource, NotMedia) as err:
         print(f"clip-live: {err}", file=sys.stderr)
         return 2
     if args.chat is not None and not args.chat.is_file():
@@ -57,18 +51,19 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
                   file=log_path)
     print(f"clip-live vod: {video.name} ({length / 60:.1f} min); full logs: {log_path}",
           flush=True)
-    plan = VodPlan(video=video, channel=CHANNEL, length_s=length, top=args.top, out=out,
-                   chat=args.chat, parts=args.parts or args.workers)
+    request = VodRequest(job_id=uuid.uuid4().hex[:12], source=str(video),
+                         chat=str(args.chat.resolve()) if args.chat else "", top=args.top,
+                         parts=args.parts or args.workers, out=str(out), wall=time.time())
     bar = ProgressBar(length)
-    jobs: list[VodJob] = []
+    jobs: list[VodFollow] = []
 
-    def watch(redis_url: str) -> VodJob:
-        jobs.append(VodJob(settings, redis_url, plan, bar.show))
+    def watch(redis_url: str) -> VodFollow:
+        jobs.append(VodFollow(settings, redis_url, request, bar.show))
         return jobs[-1]
 
     try:
         with log_path.open("ab") as output:
-            outcome = run_mesh(settings, None, vod_env(length), watch=watch,
+            outcome = run_mesh(settings, None, watch=watch,
                                output=None if args.verbose else output,
                                services=worker_sets(args.workers))
     except (control.MeshNotFound, EmbeddedRedisError, RuntimeError) as err:
@@ -82,18 +77,6 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
     return outcome.code
 
 
-def vod_env(length_s: float) -> dict[str, str]:
-    """The settings that turn the live mesh into a VOD reader (same workers, same code)."""
-    return {
-        "CLIP_LIVE_INGEST_FILE_REALTIME": "false",
-        "CLIP_LIVE_INGEST_BACKLOG_MAX_S": f"{BACKLOG_MAX_S:g}",
-        "CLIP_LIVE_ASR_VOD": "true",
-        "CLIP_LIVE_FUSER_LATENESS_S": f"{FUSER_LATENESS_S:g}",
-        "CLIP_LIVE_FUSER_CLIP_JOBS": "false",  # the VOD run cuts its top moments itself
-        "CLIP_LIVE_RETENTION_S": f"{length_s + KEEP_EXTRA_S:.0f}",
-    }
-
-
 class ProgressBar:
     """The terminal's progress bar: seconds done, speed as × real time, time left."""
 
@@ -105,7 +88,7 @@ class ProgressBar:
                                    " {postfix}")
         self.closed = False
 
-    def show(self, progress: Progress) -> None:
+    def show(self, progress: VodProgress) -> None:
         if self.closed:
             return
         done = min(progress.done_s, float(self.bar.total))

@@ -25,6 +25,7 @@ from services.api import (
     routes_export,
     routes_health,
     routes_metrics,
+    routes_vods,
 )
 from services.api.apitoken import resolve_token
 from services.api.limits import LimitBody, validation_error
@@ -52,8 +53,11 @@ it as `?token=`. `/health` answers anyone, but only callers with the token see i
 "events": [...]}`: the last five minutes of the channels you follow). Then events come as
 `{"type", "channel", "id", "data"}` with type `event` (loudness, motion, excited probability per
 second), `new_spike`, `caption` (interim and final), `chat` and `face` (one second each),
-`clipProgress` ({status, percent}), `new_clip` and `channel_state`. Send `{"channels": [...]}`
-to follow other channels.
+`clipProgress` ({status, percent}), `new_clip`, `channel_state` and `vodProgress` (a VOD job's
+progress, for every client). Send `{"channels": [...]}` to follow other channels.
+
+**VOD jobs.** `POST /api/vods` hands a recorded stream (a file on the server) to the vod
+worker; `GET /api/vods/{id}` shows how far it is, and its clips and report when done.
 """
 
 READ_TOKEN: dict[int | str, dict[str, Any]] = {
@@ -96,7 +100,7 @@ def create_app(settings: Settings, bus: Bus, token: str | None = None) -> FastAP
     reads = reads_need_token(settings)
     app.include_router(routes_health.router)
     app.include_router(routes_metrics.router)  # needs the token always (see its module)
-    for module in (routes_channels, routes_clips, routes_export):
+    for module in (routes_channels, routes_clips, routes_export, routes_vods):
         app.include_router(module.router, responses=READ_TOKEN if reads else None)
     app.include_router(routes_dashboard.router)
     app.mount("/static", StaticFiles(directory=routes_dashboard.STATIC_DIR), name="static")

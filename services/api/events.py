@@ -7,7 +7,9 @@ Every event the server sends is one JSON object:
 Kinds: `event` (the fuser's per-second row: loud_db, motion_avg, excited_prob, ...),
 `new_spike`, `caption` (interim and final), `chat` (one second of chat: messages, rate_z, ...),
 `face` (one second of the streamer's face: excitement, ...), `clipProgress` ({status, percent,
-...}), `new_clip`, and `channel_state`. This module is pure: no Redis, no sockets.
+...}), `new_clip`, `channel_state`, and `vodProgress` (a VOD job's stage, seconds done, speed,
+and its clips when done; its channel is "", and every client gets it). This module is pure: no
+Redis, no sockets.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from shared.streams import (
     EVENTS,
     FACE,
     SPIKES,
+    VOD_PROGRESS,
     Topic,
 )
 
 PER_CHANNEL_TOPICS: tuple[Topic[Any], ...] = (EVENTS, SPIKES, CAPTIONS, CHAT, FACE)
-GLOBAL_TOPICS: tuple[Topic[Any], ...] = (CLIP_PROGRESS, CLIPS, CHANNEL_STATES)
+GLOBAL_TOPICS: tuple[Topic[Any], ...] = (CLIP_PROGRESS, CLIPS, CHANNEL_STATES, VOD_PROGRESS)
 
 KINDS = {
     EVENTS.name: "event",
@@ -41,6 +44,7 @@ KINDS = {
     CLIP_PROGRESS.name: "clipProgress",
     CLIPS.name: "new_clip",
     CHANNEL_STATES.name: "channel_state",
+    VOD_PROGRESS.name: "vodProgress",
 }
 MAX_CHANNELS = 100
 
@@ -62,8 +66,9 @@ def encode(topic: Topic[Any], message: Contract, stream_id: str) -> tuple[str, s
 
 
 def wants(channels: Channels, channel: str) -> bool:
-    """Does a client that follows `channels` get events of `channel`?"""
-    return channels is None or channel in channels
+    """Does a client that follows `channels` get events of `channel`? An event of no channel
+    (a VOD job's progress) goes to every client."""
+    return channels is None or not channel or channel in channels
 
 
 def parse_channels(value: Any) -> Channels:

@@ -6,26 +6,16 @@ with no internet.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
+from shared.plotly_js import plotly_js_path
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PLOTLY_JS = Path("package_data") / "plotly.min.js"
 
 router = APIRouter(include_in_schema=False)
-
-
-def plotly_js_path() -> Path | None:
-    """Where the `plotly` package keeps plotly.min.js (found without importing plotly)."""
-    spec = importlib.util.find_spec("plotly")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / PLOTLY_JS
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 @router.get("/")

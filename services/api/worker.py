@@ -1,6 +1,7 @@
 """api's wiring: REST and the dashboard. It sends start/stop commands and manual clip jobs,
 and shows (without a consumer group) what the websocket streams to the dashboard. It also makes
-shorts of clips on request (reading their captions and face frames, telling their progress)."""
+shorts of clips on request (reading their captions and face frames, telling their progress),
+and hands VOD jobs to the vod worker."""
 
 from shared.streams import (
     CAPTIONS,
@@ -14,9 +15,12 @@ from shared.streams import (
     FACE,
     FACE_FRAMES,
     SPIKES,
+    VOD_PROGRESS,
+    VOD_REQUESTS,
 )
 from shared.workers import Worker
 
-WORKER = Worker("api", writes=(CONTROL, CLIP_REQUESTS, CLIP_PROGRESS), shape="server",
+WORKER = Worker("api", writes=(CONTROL, CLIP_REQUESTS, CLIP_PROGRESS, VOD_REQUESTS, VOD_PROGRESS),
+                shape="server",
                 looks=(EVENTS, SPIKES, CAPTIONS, CHAT, FACE, FACE_FRAMES, CLIP_PROGRESS, CLIPS,
-                       CHANNEL_STATES))
+                       CHANNEL_STATES, VOD_PROGRESS))

@@ -45,7 +45,10 @@ class Engine(Protocol):
 
     name: str
 
-    def new_stream(self) -> Recognizer: ...
+    def new_stream(self, settings: Settings) -> Recognizer:
+        """A recogniser for one channel, set up by that channel's settings (see
+        `shared.channels.channel_settings`)."""
+        ...
 
 
 class WhisperEngine:
@@ -55,10 +58,9 @@ class WhisperEngine:
     by side (one per core), each thread that runs passes gets a copy of the model of its own:
     the one loaded first, then more, made the first time a new thread needs one."""
 
-    def __init__(self, load: Callable[[], WhisperBackend], config: StreamConfig) -> None:
+    def __init__(self, load: Callable[[], WhisperBackend]) -> None:
         self._load = load
         self.backend = load()
-        self.config = config
         self.probs = silero_probs()
         self.name = (f"whisper {self.backend.name} ({self.backend.device}, "
                      f"{self.backend.compute_type})")
@@ -67,9 +69,9 @@ class WhisperEngine:
         self._mine = threading.local()
         self._taking = threading.Lock()
 
-    def new_stream(self) -> WhisperStreamer:
+    def new_stream(self, settings: Settings) -> WhisperStreamer:
         vad = StreamingVad(self.probs, SpeechTracker())
-        return WhisperStreamer(self.transcribe, vad, self.config)
+        return WhisperStreamer(self.transcribe, vad, stream_config(settings))
 
     def transcribe(self, audio: Audio) -> list[TimedWord]:
         """One pass, on this thread's own copy of the model."""
@@ -93,11 +95,10 @@ class VoskEngine:
         if path is None:
             raise ValueError("asr_backend=vosk needs asr_vosk_model_path (a Vosk model folder)")
         self.model = load_vosk_model(path)
-        self.max_lag_s = math.inf if settings.asr_vod else settings.asr_max_lag_s
         self.name = f"vosk {path.name}"
 
-    def new_stream(self) -> VoskStreamer:
-        return VoskStreamer(self.model, self.max_lag_s)
+    def new_stream(self, settings: Settings) -> VoskStreamer:
+        return VoskStreamer(self.model, math.inf if settings.asr_vod else settings.asr_max_lag_s)
 
 
 VOD_STEP_S = 6.0
@@ -124,4 +125,4 @@ def load_engine(settings: Settings) -> Engine:
     return WhisperEngine(functools.partial(
         WhisperBackend, settings.asr_model, device=settings.asr_device,
         compute_type=settings.asr_compute_type, cpu_threads=settings.asr_cpu_threads,
-        window_s=settings.asr_window_s), stream_config(settings))
+        window_s=settings.asr_window_s))

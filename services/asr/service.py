@@ -32,6 +32,7 @@ from services.asr.backends import Engine, load_engine
 from services.asr.chunks import audio_runs, caption, pcm_to_float
 from services.asr.streaming import Update
 from shared.bus import Delivery
+from shared.channels import channel_settings
 from shared.contracts import AudioChunk, Caption
 from shared.redis_client import REDIS_DOWN
 from shared.runtime import ServiceContext
@@ -69,7 +70,8 @@ class ChannelAsr:
         self, ctx: ServiceContext, engine: Engine, passes: Executor, channel: str
     ) -> None:
         self.ctx, self.engine, self.passes, self.channel = ctx, engine, passes, channel
-        self.recognizer = engine.new_stream()
+        self.settings = ctx.settings
+        self.recognizer = engine.new_stream(self.settings)
         self.session: str | None = None
         self.inbox: list[tuple[AudioChunk, bytes]] = []
         self.arrived = asyncio.Event()
@@ -79,6 +81,9 @@ class ChannelAsr:
         self.behind = False  # captions are late now (logged once each time it starts)
 
     async def run(self) -> None:
+        self.settings = await channel_settings(self.ctx.bus.redis, self.ctx.settings,
+                                               self.channel)
+        self.recognizer = self.engine.new_stream(self.settings)
         await self.catch_up()
         # Tied to the service: if the reader fails, the service exits and is started again,
         # rather than waiting for audio that never comes.
@@ -130,7 +135,7 @@ class ChannelAsr:
     async def on_chunk(self, delivery: Delivery[AudioChunk]) -> None:
         self.inbox.append((delivery.message, delivery.blobs[PCM]))
         self.arrived.set()
-        if self.ctx.settings.asr_vod:
+        if self.settings.asr_vod:
             # A VOD: take no more while a backlog waits, so the audio piles up on the bus,
             # where ingest sees it and waits (back-pressure), and not here.
             while sum(c.dur for c, _ in self.inbox) > VOD_INBOX_S:
@@ -162,13 +167,13 @@ class ChannelAsr:
     ) -> list[tuple[AudioChunk, bytes]]:
         """Leave out chunks far behind the newest audio on the bus (a backlog after a stall or
         a restart), so we never spend time on audio that is too late to matter."""
-        if self.ctx.settings.asr_vod:  # A VOD: every second counts, however late.
+        if self.settings.asr_vod:  # A VOD: every second counts, however late.
             return batch
         newest = await self.ctx.bus.latest(AUDIO, channel=self.channel)
         if newest is None or not batch:
             return batch
         live = newest.message
-        horizon = live.t + live.dur - self.ctx.settings.asr_max_lag_s
+        horizon = live.t + live.dur - self.settings.asr_max_lag_s
         kept = [(c, p) for c, p in batch if c.session == live.session and c.t + c.dur > horizon]
         self.skipped_s += sum(c.dur for c, _ in batch) - sum(c.dur for c, _ in kept)
         return kept
@@ -184,7 +189,7 @@ class ChannelAsr:
         for run in audio_runs(batch):
             if run.session != self.session:
                 out += self.flush()
-                self.recognizer = self.engine.new_stream()
+                self.recognizer = self.engine.new_stream(self.settings)
                 self.dropped_s = 0.0
                 self.session = run.session
             out += [(run.session, u) for u in self.recognizer.accept(run.t, run.audio)]
@@ -211,7 +216,7 @@ class ChannelAsr:
         if skipped > 0.01:
             self.ctx.log.warning(
                 "fell behind: skipped %.1f s of audio to stay within %.1f s of live",
-                skipped, self.ctx.settings.asr_max_lag_s, extra={"channel": self.channel},
+                skipped, self.settings.asr_max_lag_s, extra={"channel": self.channel},
             )
         return skipped
 

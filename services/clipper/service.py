@@ -16,10 +16,10 @@ from typing import Any
 from services.export.jobs import export_job
 from shared.bus import Bus, Delivery
 from shared.contracts import ClipProgress, ClipRequest
+from shared.job_claim import JobClaim, kept_alive, timings
 from shared.runtime import ServiceContext
 from shared.streams import CLIP_PROGRESS, CLIPS
 
-from .claim import JobClaim, kept_alive, timings
 from .job import ClipJob, JobFailed, Status
 from .sweep import sweep_clips
 from .worker import WORKER

@@ -16,6 +16,7 @@ from services.fuser.channel import ChannelRun
 from services.fuser.decider import FuserConfig
 from services.fuser.model import LoadedModel, ModelError, ModelStore, fallback_model
 from services.fuser.rules import VoteRules
+from shared.channels import channel_settings
 from shared.runtime import ServiceContext
 from shared.settings import Settings
 from shared.timing import sleep_unless
@@ -138,14 +139,13 @@ async def main(ctx: ServiceContext) -> None:
     watch = ModelWatch(ModelStore(ctx.settings.data_dir / "models"), ctx.log)
     ctx.log.info("global model %s in use (%s)", watch.model.version,
                  watch.model.meta.get("kind"))
-    config = config_from(ctx.settings)
-
     async def run_channel(channel: str) -> None:
+        settings = await channel_settings(ctx.bus.redis, ctx.settings, channel)
         await asyncio.to_thread(watch.follow, channel)
         own = watch.for_channel(channel)
         if own.scope == "channel":
             ctx.log.info("channel %s is judged by its own model %s", channel, own.version)
-        await ChannelRun(ctx.bus, ctx.settings, config, channel,
+        await ChannelRun(ctx.bus, settings, config_from(settings), channel,
                          lambda: watch.for_channel(channel), ctx.stop).run()
 
     async def watch_model() -> None:

@@ -23,7 +23,13 @@ from services.ingest.ring_buffer import Stored, append_index, delete, to_delete
 from services.ingest.sources import Source, SourceError, classify, public_source, unpaced
 from services.ingest.streamlink_open import make_session
 from shared.bus import REDIS_DOWN
-from shared.channels import ACTIVE_STATES, current_state, is_current, save_if_current
+from shared.channels import (
+    ACTIVE_STATES,
+    current_state,
+    is_current,
+    save_if_current,
+    vod_settings,
+)
 from shared.contracts import AudioChunk, ChannelState, ChannelStateName, Gap, Segment
 from shared.netcheck import private_reason
 from shared.netguard import guard_session
@@ -54,7 +60,8 @@ class ChannelTask:
 
     def __init__(self, ctx: ServiceContext, state: ChannelState) -> None:
         self.ctx = ctx
-        self.settings = ctx.settings
+        self.settings = vod_settings(ctx.settings) if state.vod else ctx.settings
+        self.vod = state.vod
         self.bus = ctx.bus
         self.redis = ctx.bus.redis
         self.channel = state.channel
@@ -261,7 +268,8 @@ class ChannelTask:
         """Record the channel's state, unless a newer command replaced this session."""
         changed = (name, detail) != (self.state_name, self.detail)
         state = ChannelState(channel=self.channel, session=self.session, state=name, url=self.url,
-                             quality=self.quality, public_only=self.public_only, detail=detail,
+                             quality=self.quality, public_only=self.public_only, vod=self.vod,
+                             detail=detail,
                              t=round(self.clock.media_end, 3), wall=time.time())
         self.state_name, self.detail = name, detail
         if await save_if_current(self.redis, state) and (publish or changed):

@@ -99,7 +99,7 @@ async def handle_command(ctx: ServiceContext, cmd: MonitorCommand) -> None:
         session = new_session_id(now)
         if url:
             state = ChannelState(channel=cmd.channel, session=session, state="starting", url=url,
-                                 quality=quality, public_only=cmd.public_only,
+                                 quality=quality, public_only=cmd.public_only, vod=cmd.vod,
                                  detail=f"waiting for a worker to open {url}", wall=now)
         else:
             state = ChannelState(channel=cmd.channel, session=session, state="failed", url="",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import subprocess
 import time
@@ -97,8 +98,8 @@ def test_two_worker_sets_find_the_same_top_three(
     _, out = _run_vod(vod, tmp_path, "--workers", "2")
     log = (tmp_path / "data" / "logs" / "clip-live.log").read_text()
     assert "2 part(s)" in log
-    for part in ("vod-1", "vod-2"):  # each part went through ingest as a channel of its own
-        assert f"ended (the stream ended) channel={part}" in log
+    for part in (1, 2):  # each part went through ingest as a channel of its own
+        assert re.search(rf"ended \(the stream ended\) channel=vod-\w+-{part}\b", log), log
     two, one = _ranked(out), _ranked(one_set[1])
     _assert_planted(vod, two)
     for a, b in zip(sorted(m["moment"]["peak"] for m in one),

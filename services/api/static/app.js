@@ -325,6 +325,7 @@ function handle(event) {
     case "clipProgress": showJob(event.data); break;
     case "new_clip": addClip({ ...event.data, verdict: null }); break;
     case "channel_state": loadChannels(); break;
+    case "vodProgress": showVod(event.data); break;
   }
 }
 

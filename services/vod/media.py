@@ -13,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from launcher.preflight import BadSource
-from launcher.vod.parts import Part
+from services.vod.parts import Part
 
 AUDIO_ONLY_CUT_EVERY_S = 1.0
 """A file with no picture can be cut anywhere; these are its cut points."""
 SCAN_REPORT_EVERY_S = 30.0
+
+
+class NotMedia(Exception):
+    """The file has no length FFmpeg can tell: not a video, or empty."""
 
 
 @dataclass
@@ -32,16 +35,16 @@ class Scan:
 
 
 def media_length(video: Path) -> float:
-    """The file's length in seconds, from ffprobe. Raises BadSource when it has none."""
+    """The file's length in seconds, from ffprobe. Raises NotMedia when it has none."""
     done = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
                            "-of", "csv=p=0", str(video)], capture_output=True, text=True,
                           timeout=30, check=False)
     try:
         length = float(done.stdout.strip())
     except ValueError:
-        raise BadSource(f"{video}: FFmpeg cannot tell how long it is") from None
+        raise NotMedia(f"{video}: FFmpeg cannot tell how long it is") from None
     if length <= 0:
-        raise BadSource(f"{video}: it is empty")
+        raise NotMedia(f"{video}: it is empty")
     return length
 
 

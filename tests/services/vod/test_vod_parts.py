@@ -9,14 +9,15 @@ import math
 import random
 from pathlib import Path
 
-from launcher.vod.chat import chat_seconds, on_part
-from launcher.vod.media import scan
-from launcher.vod.parts import damaged_stretches, plan_parts
-from launcher.vod.rank import candidates, pick, with_spikes
 from launcher.vod.sample import make_sample_vod
 from services.asr.backends import stream_config
 from services.ingest.backlog import entry_t
 from services.ingest.sources import classify, unpaced
+from services.vod.chat import chat_seconds, on_part
+from services.vod.media import scan
+from services.vod.parts import damaged_stretches, plan_parts
+from services.vod.rank import candidates, pick, with_spikes
+from shared.channels import vod_settings
 from shared.contracts import ChatSecond, EventRow, Spike
 from shared.settings import Settings
 
@@ -96,9 +97,14 @@ def test_vod_settings_are_off_by_default_and_change_only_what_they_say() -> None
     stream = classify("rtmp://example.org/live")
     assert unpaced(stream) == stream
     assert stream_config(live).max_lag_s == live.asr_max_lag_s
-    vod = Settings(asr_vod=True)
+    vod = vod_settings(live)  # what a channel marked as a recording gets
+    assert not vod.ingest_file_realtime and vod.ingest_backlog_max_s > 0
+    assert vod.fuser_lateness_s > live.fuser_lateness_s and not vod.fuser_clip_jobs
     assert stream_config(vod).max_lag_s == math.inf
     assert stream_config(vod).step_s > stream_config(live).step_s
+    changed = {k for k, v in vod.model_dump().items() if live.model_dump()[k] != v}
+    assert changed == {"ingest_file_realtime", "ingest_backlog_max_s", "asr_vod",
+                       "fuser_lateness_s", "fuser_clip_jobs"}
 
 
 def test_the_backlog_reads_stream_time_from_an_entry() -> None:

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from launcher.vod.parts import Skipped
-from launcher.vod.rank import Moment
-from launcher.vod.report import write_vod_report
+from services.vod.parts import Skipped
+from services.vod.rank import Moment
+from services.vod.report import write_vod_report
 from shared.contracts import ChatSecond, Clip, EventRow
 
 if TYPE_CHECKING:
-    from launcher.vod.job import VodPlan
+    from services.vod.job import VodPlan
 
 
 def clip_name(rank: int) -> str:

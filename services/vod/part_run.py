@@ -3,23 +3,24 @@ step with its sound and picture, and the fuser's seconds read back onto the VOD'
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from launcher.vod.chat import on_part
-from launcher.vod.media import cut_part
-from launcher.vod.parts import Part
+from services.vod.chat import on_part
+from services.vod.media import cut_part
+from services.vod.parts import Part
 from shared.bus import Bus
 from shared.channels import current_state
 from shared.contracts import ChatSecond, Clip, EventRow, MonitorCommand, Spike
+from shared.recording import pin
 from shared.settings import Settings
 from shared.streams import AUDIO_FEATURES, CHAT, CONTROL, EVENTS, MOTION, SPIKES
 
 if TYPE_CHECKING:
-    from launcher.vod.job import VodPlan
+    from services.vod.job import VodPlan
 
 END_IDLE_S = 20.0
 """After ingest ended a part, no new second from the fuser for this long: it has closed its
@@ -78,10 +79,17 @@ class PartRun:
         return clip.model_copy(update={"t": clip.t + self.part.start,
                                        "start": clip.start + self.part.start})
 
-    async def start_channel(self, bus: Bus) -> None:
+    async def start_channel(self, bus: Bus, job_id: str) -> None:
+        """Keep its recording until the clips are cut (`keep_recording`), then have ingest
+        read it as a recording (see `shared.channels.vod_settings`)."""
+        await self.keep_recording(bus, job_id)
         await bus.publish(CONTROL, MonitorCommand(channel=self.channel, action="start",
                                                   url=str(self.source), quality="best",
-                                                  wall=time.time()))
+                                                  vod=True, wall=time.time()))
+
+    async def keep_recording(self, bus: Bus, job_id: str) -> None:
+        """Pin all of its recording for the job (again: a pin runs out after a while)."""
+        await pin(bus.redis, self.channel, job_id, 0.0)
 
     async def follow(self, bus: Bus, settings: Settings) -> None:
         """One look: the channel's state, the fuser's new seconds, the chat now due."""
@@ -133,12 +141,12 @@ class PartRun:
 
 
 def cut_parts(plan: VodPlan, parts: list[Part], chat: list[ChatSecond], folder: Path,
-              stop: threading.Event) -> list[PartRun]:
+              stopped: Callable[[], bool]) -> list[PartRun]:
     """A `PartRun` for each part, its media copied into `folder` (the VOD itself when one
     part covers all of it), its chat on its own clock."""
     runs = []
     for part in parts:
-        if stop.is_set():
+        if stopped():
             break
         whole = len(parts) == 1 and part.start == 0 and part.end >= plan.length_s
         channel = plan.channel if len(parts) == 1 else f"{plan.channel}-{part.index + 1}"

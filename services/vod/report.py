@@ -1,7 +1,7 @@
 """`report.html` for one VOD: a timeline of the whole VOD (loudness, motion, chat rate and
 excitement) with the picked moments marked, then the ranked clips with their pictures and
 players. Plotly.js comes from the installed `plotly` package, copied beside the page, as
-`clip-live eval` does (`launcher/eval/report.py`): the page opens with no internet."""
+`clip-live eval` does: the page opens with no internet."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from launcher.eval.report import Figure
-from launcher.vod.parts import Skipped
-from launcher.vod.rank import Moment
-from services.api.routes_dashboard import plotly_js_path
+from services.vod.parts import Skipped
+from services.vod.rank import Moment
 from shared.contracts import ChatSecond, EventRow
+from shared.plotly_js import plotly_js_path
+
+Figure = dict[str, Any]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -1,14 +1,14 @@
-"""Making sure each clip job is done once, even with many clippers.
+"""Making sure each long job (a clip, a VOD) is done once, even with many workers.
 
 Two things help:
 
 1. A job record in Redis (`clip_job_key`). While a worker runs a job, the record holds the
    worker's name and runs out soon unless the worker keeps renewing it. When the job ends, the
    record says "done" or "failed" for a day, so the same job sent again is not cut twice.
-2. A clip job can wait half a minute for its post-roll. The bus hands a message that sat that long
-   without an acknowledgement to another worker (it thinks the first worker died). So while we
-   work, we keep telling Redis the message is still ours (XCLAIM by ourselves, which resets its
-   idle time and does not count as a new delivery).
+2. A clip job can wait half a minute for its post-roll; a VOD job runs for minutes. The bus
+   hands a message that sat that long without an acknowledgement to another worker (it thinks
+   the first worker died). So while we work, we keep telling Redis the message is still ours
+   (XCLAIM by ourselves, which resets its idle time and does not count as a new delivery).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from shared.leases import KeyLease
 from shared.streams import clip_job_key
 from shared.timing import sleep_unless
 
-log = logging.getLogger("clip_live.clipper")
+log = logging.getLogger("clip_live.jobs")
 
 FINISHED_TTL_S = 24 * 3600
 """How long a finished job's record is kept, to skip the same job sent again."""
@@ -92,7 +92,7 @@ async def kept_alive(
                     log.warning("another worker took over the message of this job",
                                 extra={"id": delivery.id})
             except REDIS_DOWN as err:
-                log.warning("cannot keep the clip job alive: %s", err)
+                log.warning("cannot keep the job alive: %s", err)
 
     task = asyncio.create_task(keep())
     try:
