@@ -155,7 +155,8 @@ class VodRequest(Contract):
     """Find and cut the best moments of a recorded stream (`clip-live vod`, `POST /api/vods`)."""
 
     job_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
-    source: str = Field(description="A video file the vod worker can read.")
+    source: str = Field(description="A video file the vod worker can read, or the URL of a "
+                                     "past broadcast (fetched with streamlink first).")
     chat: str = Field(default="", description="Its chat file; empty: none.")
     top: int = Field(default=10, ge=1, le=100, description="How many clips.")
     parts: int = Field(default=1, ge=1, le=64, description="Parts analysed side by side.")
@@ -177,8 +178,8 @@ class VodProgress(Contract):
 
     job_id: str
     source: str
-    stage: Literal["queued", "checking", "cutting parts", "analysing", "cutting clips", "done",
-                   "failed", "stopped"]
+    stage: Literal["queued", "fetching", "checking", "cutting parts", "analysing",
+                   "cutting clips", "done", "failed", "stopped"]
     done_s: float = Field(ge=0, description="Seconds of the VOD judged so far.")
     length_s: float = Field(ge=0)
     speed: float = Field(ge=0, description="Seconds judged per second of wall time.")

@@ -57,6 +57,11 @@ def system_resolver(host: str) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def is_url(source: str) -> bool:
+    """True when `source` names something to fetch over a network, not a local file."""
+    return "://" in source and not source.startswith("file://")
+
+
 def private_reason(url: str, resolve: Resolver = system_resolver) -> str | None:
     """Why `url` counts as private (a short sentence), or None when it is a public stream."""
     try:

@@ -18,7 +18,7 @@ from shared.streams import Topic
 from tests.support import PYTHON, REPO, child_env
 
 START_ORDER = ("ingest", "audio_features", "motion", "asr", "semantic", "chat", "face", "fuser",
-               "clipper", "api")
+               "clipper", "vod", "api")
 
 
 def _modules(folder: Path) -> list[Path]:

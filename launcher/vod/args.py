@@ -12,7 +12,9 @@ def add_parser(sub: Any) -> None:
         "vod", help="find and cut the best moments of a recorded stream",
         description="Run every detector over a video file as fast as this machine allows, "
                     "rank the moments they find, and cut the best. Ctrl-C stops.")
-    vod.add_argument("source", help="a local video file")
+    vod.add_argument("source", help="a local video file, or the URL of a past broadcast "
+                                     "(a Twitch VOD, an HLS playlist: fetched with streamlink "
+                                     "first)")
     vod.add_argument("--chat", type=Path, help="the VOD's chat: a TwitchDownloader JSON, or "
                                                "lines '<time> <user>: <message>'")
     vod.add_argument("--top", type=int, default=10, help="how many clips (default: 10)")

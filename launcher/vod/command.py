@@ -23,16 +23,15 @@ from services.vod.media import NotMedia, media_length
 from shared.contracts import VodProgress, VodRequest
 from shared.embedded_redis import EmbeddedRedisError
 from shared.logs import setup_logging
+from shared.netcheck import is_url
 from shared.settings import Settings
 
 
 def run_vod(args: argparse.Namespace, settings: Settings) -> int:
     """Analyse `args.source`; return the exit code."""
     try:
-        video = Path(check_source(args.source))
-        if not video.is_file():
-            raise BadSource(f"{args.source}: only local video files can be read for now")
-        length = media_length(video)
+        source = check_source(args.source)
+        length = 0.0 if is_url(source) else media_length(Path(source))
     except (BadSource, NotMedia) as err:
         print(f"clip-live: {err}", file=sys.stderr)
         return 2
@@ -44,14 +43,15 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
             print(f"clip-live: --{name} must be at least 1", file=sys.stderr)
             return 2
     data_dir = settings.data_dir.resolve()
-    out = (args.out or data_dir / "vods" / video.stem).resolve()
+    name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    out = (args.out or data_dir / "vods" / Path(name).stem).resolve()
     log_path = fresh_log_file(data_dir)
     setup_logging("clip-live", level=settings.log_level, fmt=settings.log_format,
                   secrets=settings.secrets(), stderr_level=None if args.verbose else "WARNING",
                   file=log_path)
-    print(f"clip-live vod: {video.name} ({length / 60:.1f} min); full logs: {log_path}",
-          flush=True)
-    request = VodRequest(job_id=uuid.uuid4().hex[:12], source=str(video),
+    how_long = f"{length / 60:.1f} min" if length else "fetched first"
+    print(f"clip-live vod: {name} ({how_long}); full logs: {log_path}", flush=True)
+    request = VodRequest(job_id=uuid.uuid4().hex[:12], source=source,
                          chat=str(args.chat.resolve()) if args.chat else "", top=args.top,
                          parts=args.parts or args.workers, out=str(out), wall=time.time())
     bar = ProgressBar(length)
@@ -91,7 +91,9 @@ class ProgressBar:
     def show(self, progress: VodProgress) -> None:
         if self.closed:
             return
-        done = min(progress.done_s, float(self.bar.total))
+        if progress.length_s and round(progress.length_s) != self.bar.total:
+            self.bar.total = round(progress.length_s)  # a fetched VOD's length, now known
+        done = min(progress.done_s, float(self.bar.total or 0))
         speed = progress.speed
         left = (self.bar.total - done) / speed if speed > 0 else float("nan")
         self.bar.set_description_str(progress.stage, refresh=False)

@@ -24,6 +24,7 @@ from services.api.state import bus_of, settings_of
 from shared.bus import Bus
 from shared.contracts import VodProgress, VodRequest
 from shared.feedback import inside
+from shared.netcheck import is_url, private_reason
 from shared.streams import VOD_PROGRESS, VOD_REQUESTS
 
 Responses = dict[int | str, dict[str, Any]]
@@ -31,8 +32,9 @@ Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(tags=["vods"])
 
 NOT_FOUND: Responses = {404: {"description": "No such VOD job (or its file is gone)."}}
-REFUSED: Responses = {400: {"description": "No such file, or a file outside the data folder "
-                                           "(see the setting api_allow_private_sources)."}}
+REFUSED: Responses = {400: {"description": "No such file, a file outside the data folder, or "
+                                           "a private URL (see the setting "
+                                           "api_allow_private_sources)."}}
 LOOK_BACK = 5000
 """How many progress messages back the job list looks."""
 FILE_NAME = re.compile(r"^[\w.-]{1,100}$")
@@ -45,7 +47,8 @@ class VodAsk(BaseModel):
 
     source: str = Field(min_length=1, max_length=2000,
                         description="A video file on the server, inside the data folder "
-                                    "(anywhere when api_allow_private_sources is on).")
+                                    "(anywhere when api_allow_private_sources is on), or the "
+                                    "URL of a past broadcast (a Twitch VOD, an HLS playlist).")
     chat: str = Field(default="", max_length=2000,
                       description="Its chat: a TwitchDownloader JSON or lines "
                                   "'<time> <user>: <message>'; same rule for where it lies.")
@@ -55,8 +58,14 @@ class VodAsk(BaseModel):
 
 
 def _allowed(request: Request, text: str, what: str) -> str:
-    """The file's full path, if the API may hand it to the vod worker; else a 400."""
+    """The file's full path, or the URL, if the API may hand it to the vod worker; else a 400.
+    A URL must be public unless api_allow_private_sources is on, as for live streams."""
     settings = settings_of(request)
+    if what == "video" and is_url(text):
+        reason = None if settings.api_allow_private_sources else private_reason(text)
+        if reason:
+            raise HTTPException(400, f"this source is not allowed: {reason}")
+        return text
     path = Path(text).expanduser()
     if not settings.api_allow_private_sources and not inside(path, settings.data_dir):
         raise HTTPException(400, f"the {what} must lie inside the data folder")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from services.chat.offline import ChatLogError
 from services.vod.chat import chat_seconds
+from services.vod.download import FetchFailed, FetchStopped, fetch
 from services.vod.media import NotMedia, media_length, scan
 from services.vod.outputs import write_outputs
 from services.vod.part_run import PartRun, cut_parts
@@ -33,6 +34,7 @@ from services.vod.parts import Skipped, damaged_stretches, plan_parts
 from services.vod.rank import Moment, candidates, pick, with_spikes
 from shared.bus import REDIS_DOWN, Bus
 from shared.contracts import Clip, ClipRequest, VodProgress, VodRequest, VodSkip
+from shared.netcheck import is_url
 from shared.recording import unpin
 from shared.settings import Settings
 from shared.streams import CLIP_REQUESTS, CLIPS, VOD_PROGRESS
@@ -63,9 +65,9 @@ class VodPlan:
     parts: int = 1
 
 
-def plan_of(request: VodRequest, settings: Settings) -> VodPlan:
-    """The plan for a request. Raises JobFailed for a file that is missing or no video."""
-    video = Path(request.source)
+def plan_of(request: VodRequest, settings: Settings, video: Path) -> VodPlan:
+    """The plan for a request whose video is (now) the file `video`. Raises JobFailed for a
+    file that is missing or no video."""
     if not video.is_file():
         raise JobFailed(f"no such file: {video}")
     chat = Path(request.chat) if request.chat else None
@@ -115,6 +117,8 @@ class VodJob:
         folder = self.settings.data_dir.resolve() / "vod-parts" / self.request.job_id
         try:
             clips = await self._run(folder)
+        except FetchStopped:
+            clips = None
         except (JobFailed, ChatLogError, OSError, ValueError) as err:
             log.error("VOD job %s failed: %s", self.request.job_id, err)
             await self._tell("failed", detail=str(err))
@@ -128,7 +132,9 @@ class VodJob:
         return f"done: {len(clips)} clip(s)"
 
     async def _run(self, folder: Path) -> list[Clip] | None:
-        self.plan = plan = await asyncio.to_thread(plan_of, self.request, self.settings)
+        video = await self._fetch(folder) if is_url(self.request.source) else Path(
+            self.request.source)
+        self.plan = plan = await asyncio.to_thread(plan_of, self.request, self.settings, video)
         await self._tell("checking")
         found = await asyncio.to_thread(scan, plan.video)
         parts, self.skipped = plan_parts(
@@ -168,6 +174,21 @@ class VodJob:
         self.progress.done_s = plan.length_s
         await self._tell("done", clips=[c.clip_id for c in clips])
         return clips
+
+    async def _fetch(self, folder: Path) -> Path:
+        """Fetch the past broadcast at the request's URL into `folder` (see `download.py`)."""
+        await self._tell("fetching", detail=f"fetching {self.request.source}")
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int) -> None:
+            tell = self._tell("fetching", detail=f"fetched {done >> 20} MB", every_s=1.0)
+            asyncio.run_coroutine_threadsafe(tell, loop)
+
+        try:
+            return await asyncio.to_thread(fetch, self.request.source, folder / "source.ts",
+                                           self.settings, progress, self.stop.is_set)
+        except FetchFailed as err:
+            raise JobFailed(str(err)) from None
 
     async def _analyse(self) -> bool:
         """Follow every part until all have ended. False when told to stop first."""

@@ -37,7 +37,7 @@ def _env(data: Path) -> dict[str, str]:
 
 
 def _run_vod(vod: SampleVod, root: Path, *extra: str,
-             video: Path | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
+             video: Path | str | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run `clip-live vod` for the top 3; return the finished command and its out folder."""
     out = root / "out"
     done = subprocess.run([*CLI, "vod", str(video or vod.video), "--chat", str(vod.chat),
@@ -127,6 +127,30 @@ def test_a_damaged_stretch_is_logged_skipped_and_reported(vod: SampleVod,
     _assert_planted(vod, _ranked(out))
     page = (out / "report.html").read_text()
     assert "Skipped" in page and "the file is damaged here" in page
+
+
+@pytest.mark.timeout(420)
+def test_a_past_broadcast_at_a_url_is_fetched_then_analysed(vod: SampleVod,
+                                                             tmp_path: Path) -> None:
+    """An HLS VOD playlist served on loopback, as a past broadcast is: streamlink fetches it,
+    and the same three moments come out."""
+    site = tmp_path / "site"
+    site.mkdir()
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(vod.video),
+                    "-c", "copy", "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod",
+                    str(site / "vod.m3u8")], check=True, timeout=120)
+    port = free_port()
+    server = subprocess.Popen([PYTHON, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+                               "--directory", str(site)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        done, out = _run_vod(vod, tmp_path, video=f"http://127.0.0.1:{port}/vod.m3u8")
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert "3 clip(s)" in done.stdout and "fetching" in done.stderr
+    _assert_planted(vod, _ranked(out))
+    assert not list((tmp_path / "data").glob("vod-parts/*/source.ts"))  # removed once done
 
 
 @pytest.mark.parametrize("content", [None, b"this is not a video\n"])

@@ -121,7 +121,7 @@ def test_every_changing_route_needs_the_token(api_schema: schemathesis.BaseSchem
         ("POST", "/api/channels"), ("GET", "/start-monitoring"),
         ("DELETE", "/api/channels/{channel}"), ("POST", "/api/channels/{channel}/clip"),
         ("POST", "/api/clip/{clip_id}/keep"), ("POST", "/api/clip/{clip_id}/drop"),
-        ("POST", "/api/clip/{clip_id}/export")}
+        ("POST", "/api/clip/{clip_id}/export"), ("POST", "/api/vods")}
     for operation in changing:
         for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN}):
             _all_refused(operation, headers, live_api)
