@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from launcher.bus_thread import BusThread
 from launcher.run_report import Outcome, RunReport
 from shared.bus import REDIS_DOWN, Bus
 from shared.channels import all_states
@@ -24,45 +24,28 @@ from shared.streams import CLIP_PROGRESS, CLIPS, Topic
 POLL_S = 0.5
 
 
-class Follower:
+class Follower(BusThread):
     """Start with `start()`; stop with `stop()`. Lines go to `say`."""
 
     def __init__(self, settings: Settings, redis_url: str, report: RunReport,
                  say: Callable[[str], None]) -> None:
-        self.settings = settings.model_copy(update={"redis_url": redis_url})
+        super().__init__(settings, redis_url)
         self.report = report
         self.say = say
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="follow", daemon=True)
 
     @property
     def outcome(self) -> Outcome | None:
         """Set when the run should end by itself."""
         return self.report.outcome
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        asyncio.run(self._follow())
-
-    async def _follow(self) -> None:
-        assert self.settings.redis_url
-        bus = await Bus.connect(self.settings.redis_url, self.settings)
-        try:
-            after = {CLIP_PROGRESS.name: await _newest_id(bus, CLIP_PROGRESS),
-                     CLIPS.name: await _newest_id(bus, CLIPS)}
-            while not self._stop.is_set():
-                # Redis going away (the run is stopping) or paused: just poll again.
-                with contextlib.suppress(*REDIS_DOWN):
-                    await self._poll(bus, after)
-                await asyncio.sleep(POLL_S)
-        finally:
-            await bus.close()
+    async def follow(self, bus: Bus) -> None:
+        after = {CLIP_PROGRESS.name: await _newest_id(bus, CLIP_PROGRESS),
+                 CLIPS.name: await _newest_id(bus, CLIPS)}
+        while not self.stopping.is_set():
+            # Redis going away (the run is stopping) or paused: just poll again.
+            with contextlib.suppress(*REDIS_DOWN):
+                await self._poll(bus, after)
+            await asyncio.sleep(POLL_S)
 
     async def _poll(self, bus: Bus, after: dict[str, str]) -> None:
         report, now = self.report, time.time()

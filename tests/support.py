@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
+
+from shared.runtime import ServiceContext, ServiceMain, run_service
+from shared.settings import Settings
+from shared.workers import Worker
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -78,3 +83,23 @@ class Records(logging.Handler):
         the levels to lower case when it is imported."""
         number = logging.getLevelNamesMapping()[level]
         return [r.getMessage() for r in self.records if r.levelno == number]
+
+
+@contextlib.asynccontextmanager
+async def running_service(worker: Worker, main: ServiceMain,
+                          settings: Settings) -> AsyncIterator[asyncio.Task[int]]:
+    """Run a service's `main` in this process (as `python -m services.<name>` would) until the
+    block ends, then stop it gently: it must end by itself, with exit code 0."""
+    stops: list[asyncio.Event] = []
+
+    async def keep_stop(ctx: ServiceContext) -> None:
+        stops.append(ctx.stop)
+        await main(ctx)
+
+    task = asyncio.create_task(run_service(worker, keep_stop, settings))
+    try:
+        yield task
+    finally:
+        for stop in stops:
+            stop.set()
+        assert await asyncio.wait_for(task, 20) == 0

@@ -56,6 +56,8 @@ class VodPlan:
     """What to analyse and where the results go."""
 
     video: Path
+    source: str
+    """What the user named: the file, or the URL the video was fetched from."""
     channel: str
     """Its parts are the channels `<channel>-1`, `<channel>-2`, ...; one part: `<channel>`."""
     length_s: float
@@ -78,7 +80,8 @@ def plan_of(request: VodRequest, settings: Settings, video: Path) -> VodPlan:
     except NotMedia as err:
         raise JobFailed(str(err)) from None
     out = Path(request.out) if request.out else settings.data_dir / "vods" / request.job_id
-    return VodPlan(video=video, channel=f"vod-{request.job_id}", length_s=length,
+    return VodPlan(video=video, source=request.source, channel=f"vod-{request.job_id}",
+                   length_s=length,
                    top=request.top, out=out.resolve(), chat=chat, parts=request.parts)
 
 
@@ -142,7 +145,7 @@ class VodJob:
             lead_s=max(self.settings.clip_pre, 3.0 * self.settings.fuser_warmup_s),
             tail_s=self.settings.clip_post + 1.0, damaged=damaged_stretches(found.bad_sound))
         for skip in self.skipped:
-            log.warning("skipping %.1f-%.1f s of %s: %s", skip.start, skip.end, plan.video.name,
+            log.warning("skipping %.1f-%.1f s of %s: %s", skip.start, skip.end, plan.source,
                         skip.why)
         if not parts:
             raise JobFailed("no part of the file could be read")
@@ -151,7 +154,7 @@ class VodJob:
         await self._tell("cutting parts")
         self.parts = await asyncio.to_thread(cut_parts, plan, parts, chat, folder,
                                              self.stop.is_set)
-        log.info("%s: %d part(s): %s", plan.video.name, len(parts),
+        log.info("%s: %d part(s): %s", plan.source, len(parts),
                  ", ".join(f"{p.keep_from:.0f}-{p.keep_to:.0f} s" for p in parts))
         if self.stop.is_set():
             return None

@@ -44,13 +44,14 @@ def write_outputs(plan: VodPlan, picked: Sequence[Moment], clips: Sequence[Clip]
                 "p": moment.p, "votes": moment.votes, "chat_strength": moment.chat,
                 "clip": {"start": clip.start, "duration": clip.duration,
                          "partial": clip.partial},
-                "source": str(plan.video)}
+                "source": plan.source}
         stem.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
     seconds = [{"t": r.t, "p": r.excited_prob, "votes": r.votes, "features": r.features,
                 "missing": r.missing} for r in sorted(rows, key=lambda r: r.t)]
     (plan.out / "seconds.json").write_text(json.dumps(seconds) + "\n")
-    summary = {"source": str(plan.video), "length_s": plan.length_s,
+    summary = {"source": plan.source, "length_s": plan.length_s,
                "clips": [f"{clip_name(rank)}.mp4" for rank in range(1, len(clips) + 1)],
                "skipped": [{"start": s.start, "end": s.end, "why": s.why} for s in skipped]}
     (plan.out / "vod.json").write_text(json.dumps(summary, indent=1) + "\n")
-    return write_vod_report(plan.out, plan.video.name, picked, rows, chat, skipped)
+    title = plan.source.rstrip("/").rsplit("/", 1)[-1]
+    return write_vod_report(plan.out, title, picked, rows, chat, skipped)

@@ -6,40 +6,18 @@ and the websocket. The whole analysis runs in tests/launcher/test_vod_e2e.py."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import websockets
 
+from services.vod import service
 from services.vod.worker import WORKER
 from shared.bus import Bus
-from shared.runtime import ServiceContext, run_service
-from shared.settings import Settings
 from shared.streams import VOD_REQUESTS
 from tests.services.api.support import AUTH, TOKEN, RunningApi, wait_until
-
-
-@contextlib.asynccontextmanager
-async def running_vod_worker(settings: Settings) -> AsyncIterator[None]:
-    """Run the vod service in this process, and stop it gently at the end."""
-    from services.vod import service
-
-    stops: list[asyncio.Event] = []
-
-    async def main(ctx: ServiceContext) -> None:
-        stops.append(ctx.stop)
-        await service.main(ctx)
-
-    task = asyncio.create_task(run_service(WORKER, main, settings))
-    try:
-        yield
-    finally:
-        for stop in stops:
-            stop.set()
-        assert await asyncio.wait_for(task, 20) == 0
+from tests.support import running_service
 
 
 async def test_a_vod_outside_the_data_folder_or_missing_is_refused(
@@ -72,12 +50,13 @@ async def test_a_vod_job_goes_to_the_vod_worker_and_its_progress_comes_back(
         (request,) = await bus.read(VOD_REQUESTS)
         assert request.message.job_id == job["job_id"] and request.message.top == 3
 
-        async with running_vod_worker(api.settings):
-            async def ended() -> dict[str, Any] | None:
+        async with running_service(WORKER, service.main, api.settings):
+            async def ended() -> bool:
                 got = (await client.get(f"/api/vods/{job['job_id']}")).json()
-                return got if got["stage"] not in ("queued", "checking") else None
+                return got["stage"] not in ("queued", "checking")
 
-            got = await wait_until(ended, timeout=30.0)
+            await wait_until(ended, timeout=30.0)
+        got = (await client.get(f"/api/vods/{job['job_id']}")).json()
         assert got["stage"] == "failed" and "cannot tell how long it is" in got["detail"]
         listed = (await client.get("/api/vods")).json()
         assert [j["job_id"] for j in listed] == [job["job_id"]]

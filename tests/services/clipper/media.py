@@ -20,10 +20,9 @@ from shared.bus import Bus
 from shared.channels import save_state
 from shared.contracts import ChannelState, Clip, ClipProgress, ClipRequest, Segment
 from shared.recording import buffer_dir
-from shared.runtime import ServiceContext, run_service
 from shared.settings import Settings
 from shared.streams import CLIP_PROGRESS, CLIP_REQUESTS, CLIPS, SEGMENTS
-from tests.support import wait_until
+from tests.support import running_service, wait_until
 
 SESSION = "s1"
 
@@ -108,19 +107,8 @@ async def running_clipper(settings: Settings) -> AsyncIterator[asyncio.Task[int]
     """Run the clipper service in this process, and stop it gently at the end."""
     from services.clipper import service
 
-    stops: list[asyncio.Event] = []
-
-    async def main(ctx: ServiceContext) -> None:
-        stops.append(ctx.stop)
-        await service.main(ctx)
-
-    task = asyncio.create_task(run_service(WORKER, main, settings))
-    try:
+    async with running_service(WORKER, service.main, settings) as task:
         yield task
-    finally:
-        for stop in stops:
-            stop.set()
-        assert await asyncio.wait_for(task, 20) == 0
 
 
 async def progress_of(bus: Bus, job_id: str) -> list[ClipProgress]:
