@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from launcher.eval.voice import CHUNK_S, SAMPLE_RATE, EvalError, decode
-from services.asr.backends import load_engine
+from services.asr.backends import Engine, load_engine
 from services.asr.wer import wer, words_of
 from services.asr.whisper_backend import WhisperBackend
 from shared.settings import Settings
@@ -42,10 +42,10 @@ def labelled_files(folder: Path) -> list[tuple[Path, str]]:
     return found
 
 
-def streamed(engine: Any, audio: np.ndarray) -> tuple[str, list[float]]:
+def streamed(engine: Engine, settings: Settings, audio: np.ndarray) -> tuple[str, list[float]]:
     """The final captions of one file heard as a live stream, and for each word of them how
     long after its end (stream time) its caption came."""
-    recognizer = engine.new_stream()
+    recognizer = engine.new_stream(settings)
     step = int(CHUNK_S * SAMPLE_RATE)
     finals: list[str] = []
     late: list[float] = []
@@ -74,7 +74,7 @@ def evaluate(folder: Path, settings: Settings) -> dict[str, Any]:
         audio = audio.astype(np.float32) / 32768.0
         seconds += len(audio) / SAMPLE_RATE
         started = time.process_time()
-        live, lateness = streamed(engine, audio)
+        live, lateness = streamed(engine, settings, audio)
         cpu_live += time.process_time() - started
         once = ""
         if whole is not None:

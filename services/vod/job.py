@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from shared.streams import CLIP_REQUESTS, CLIPS, VOD_PROGRESS
 
 POLL_S = 0.25
 CLIP_WAIT_S = 180.0
+CLIPS_LOOK_BACK = 1000
+"""How many recent clips a job looks through for the ones it asked for before."""
 PIN_EVERY_S = 300.0
 """How often a running job pins its parts' recordings again (a pin runs out after a while)."""
 
@@ -117,7 +120,7 @@ class VodJob:
     async def run(self) -> str | None:
         """Run the job; return how it ended ("done: ...", "failed: ..."), or None when it was
         stopped first."""
-        folder = self.settings.data_dir.resolve() / "vod-parts" / self.request.job_id
+        folder = self._fresh_folder()
         try:
             clips = await self._run(folder)
         except FetchStopped:
@@ -133,6 +136,15 @@ class VodJob:
                 await self._tell("stopped")
             return None
         return f"done: {len(clips)} clip(s)"
+
+    def _fresh_folder(self) -> Path:
+        """A folder of its own for this run of the job, for the fetched VOD and its parts.
+        A run taken over from a copy that died removes what that one left, and its parts get
+        new names, so ingest starts them over rather than reading a file being rewritten."""
+        root = self.settings.data_dir.resolve() / "vod-parts"
+        for old in root.glob(f"{self.request.job_id}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        return root / f"{self.request.job_id}-{secrets.token_hex(3)}"
 
     async def _run(self, folder: Path) -> list[Clip] | None:
         video = await self._fetch(folder) if is_url(self.request.source) else Path(
@@ -221,19 +233,27 @@ class VodJob:
 
     async def _cut(self, picked: list[Moment]) -> list[Clip] | None:
         """Ask the mesh's clipper for each picked moment; wait for the clips (in rank order),
-        their times put back on the VOD's clock. None when told to stop first."""
-        after = await self.bus.latest(CLIPS)
-        last = after.id if after else "0"
+        their times put back on the VOD's clock. None when told to stop first.
+
+        A clip job's id comes from the VOD job's and the rank, so a job taken over from a copy
+        that died finds the clips that copy had already asked for (the clipper skips a job it
+        did before), instead of waiting for them again."""
+        recent = await self.bus.read_back(CLIPS, count=CLIPS_LOOK_BACK)
+        last = recent[0].id if recent else "0"
         jobs: dict[str, tuple[int, PartRun]] = {}
+        got: dict[int, Clip] = {}
+        made = {item.message.job_id: item.message for item in recent}
         for rank, moment in enumerate(picked):
             part = next(p for p in self.parts if p.keeps(moment.peak))
             job_id = f"{self.request.job_id}-clip{rank + 1}"
             jobs[job_id] = (rank, part)
+            if job_id in made:
+                got[rank] = part.on_vod_clock(made[job_id])
+                continue
             await self.bus.publish(CLIP_REQUESTS, ClipRequest(
                 channel=part.channel, job_id=job_id, session=part.session,
                 t=moment.peak - part.part.start, pre=self.settings.clip_pre,
                 post=self.settings.clip_post, reason="vod", wall=time.time()))
-        got: dict[int, Clip] = {}
         deadline = time.monotonic() + CLIP_WAIT_S
         while len(got) < len(jobs) and time.monotonic() < deadline:
             if self.stop.is_set():
