@@ -25,7 +25,6 @@ SHORT_FORMS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "vs."
                          "e.g.", "i.e.", "prof.", "mt.", "no."})
 """Words that end in a full stop but do not end a sentence."""
 NGRAM_MAX = 5  # Longest run of words we look for when a pass repeats words already committed.
-ECHO_MIN_WORDS = 4  # A run this long said twice in a row within one pass is written once.
 EARLY_SLACK_S = 0.1  # A new word may start this much before the last committed end.
 CONTEXT_S = 1.0  # A word is trusted once a pass heard this much audio after it.
 SPEECH_SLACK_S = 0.3  # A word may start this much before the voice detector heard speech.
@@ -68,24 +67,7 @@ def clean(words: Iterable[TimedWord]) -> list[TimedWord]:
         text = word.text.strip()
         if norm(text):
             found.append(TimedWord(text, word.start, word.end))
-    return drop_echoes(found)
-
-
-def drop_echoes(words: Sequence[TimedWord], shortest: int = ECHO_MIN_WORDS) -> list[TimedWord]:
-    """The words less any run of `shortest` or more words said again right after itself:
-    Whisper sometimes writes a whole phrase twice in one pass over noise ("oh my god that one
-    insane what a clutch oh my god that one insane what a clutch"). Shorter runs stay: a
-    streamer does say "go go go" or "let's go let's go"."""
-    out, keys = list(words), [norm(w.text) for w in words]
-    i = 0
-    while i < len(out):
-        for n in range((len(out) - i) // 2, shortest - 1, -1):
-            if keys[i:i + n] == keys[i + n:i + 2 * n]:
-                del out[i + n:i + 2 * n], keys[i + n:i + 2 * n]
-                break
-        else:
-            i += 1
-    return out
+    return found
 
 
 class Agreement:

@@ -11,7 +11,6 @@ from services.asr.streaming import (
     Phrase,
     TimedWord,
     Update,
-    drop_echoes,
     ends_sentence,
     in_speech,
     norm,
@@ -68,20 +67,6 @@ def test_repeated_words_after_a_cut_buffer_are_dropped_by_their_ngram() -> None:
     # "the objective" is not committed again; "now" was the last tail and agrees now.
     assert texts(agree.update(late)) == "now"
     assert texts(agree.tail) == "please"
-
-
-def test_a_phrase_written_twice_in_one_pass_is_kept_once() -> None:
-    echo = words("oh my god that one insane, what a clutch. Oh my god that one insane "
-                 "what a clutch.")
-    assert texts(drop_echoes(echo)) == "oh my god that one insane, what a clutch."
-    assert [w.start for w in drop_echoes(echo)] == [w.start for w in echo[:9]]
-    thrice = words("we are so back we are so back we are so back okay")
-    assert texts(drop_echoes(thrice)) == "we are so back okay"
-    chant = words("go go go let's go let's go no way no way")  # short runs: said, not echoed
-    assert texts(drop_echoes(chant)) == texts(chant)
-    agree = Agreement()  # a pass's words go through it before they are compared
-    agree.update(echo)
-    assert texts(agree.update(echo + words("nice", start=9.0))) == texts(drop_echoes(echo))
 
 
 def test_agreement_ignores_case_and_punctuation_and_keeps_the_newest_spelling() -> None:
