@@ -19,7 +19,7 @@ from launcher.preflight import BadSource, check_source
 from launcher.run import fresh_log_file
 from launcher.run_report import Outcome
 from launcher.vod.follow import VodFollow
-from services.vod.media import NotMedia, media_length
+from services.vod.media import NotMedia, media_length, source_name
 from shared.contracts import VodProgress, VodRequest
 from shared.embedded_redis import EmbeddedRedisError
 from shared.logs import setup_logging
@@ -43,7 +43,7 @@ def run_vod(args: argparse.Namespace, settings: Settings) -> int:
             print(f"clip-live: --{name} must be at least 1", file=sys.stderr)
             return 2
     data_dir = settings.data_dir.resolve()
-    name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    name = source_name(source)
     out = (args.out or data_dir / "vods" / Path(name).stem).resolve()
     log_path = fresh_log_file(data_dir)
     setup_logging("clip-live", level=settings.log_level, fmt=settings.log_format,

@@ -34,6 +34,11 @@ class Scan:
     sound_packets: int = 0
 
 
+def source_name(source: str) -> str:
+    """A short name for a VOD's file or URL: its last path part, without a query."""
+    return source.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+
+
 def media_length(video: Path) -> float:
     """The file's length in seconds, from ffprobe. Raises NotMedia when it has none."""
     done = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from services.vod.media import source_name
 from services.vod.parts import Skipped
 from services.vod.rank import Moment
 from services.vod.report import write_vod_report
@@ -53,5 +54,4 @@ def write_outputs(plan: VodPlan, picked: Sequence[Moment], clips: Sequence[Clip]
                "clips": [f"{clip_name(rank)}.mp4" for rank in range(1, len(clips) + 1)],
                "skipped": [{"start": s.start, "end": s.end, "why": s.why} for s in skipped]}
     (plan.out / "vod.json").write_text(json.dumps(summary, indent=1) + "\n")
-    title = plan.source.rstrip("/").rsplit("/", 1)[-1]
-    return write_vod_report(plan.out, title, picked, rows, chat, skipped)
+    return write_vod_report(plan.out, source_name(plan.source), picked, rows, chat, skipped)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.async_api import Browser, Page
 from pydantic import SecretStr
 
 from services.api.worker import WORKER
@@ -143,3 +144,14 @@ async def publish_at(bus: Bus, topic: Topic[Any], message: Contract, ms: int,
     added = await bus.redis.xadd(topic.stream(channel), {DATA_FIELD: message.model_dump_json()},
                                  id=f"{ms}-0")
     return added.decode() if isinstance(added, bytes) else str(added)
+
+
+async def open_page(browser: Browser, api: RunningApi, errors: list[str]) -> Page:
+    """The dashboard in a new page, with the token, once its websocket is live. Console and
+    page errors go to `errors`."""
+    page = await browser.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{api.url}/?token={TOKEN}")
+    await page.wait_for_function("document.getElementById('ws-status').textContent === 'live'")
+    return page

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
 from shared.bus import Bus
 from shared.contracts import Caption, ChatSecond, ClipWhy, EventRow, FaceSecond, Spike
@@ -16,6 +16,7 @@ from shared.streams import CAPTIONS, CHAT, CLIPS, EVENTS, FACE, SPIKES
 from tests.services.api.support import (
     TOKEN,
     RunningApi,
+    open_page,
     publish_at,
     server_ms,
     set_state,
@@ -26,15 +27,6 @@ pytestmark = pytest.mark.timeout(120)
 
 CHARTS = ("chart-loud", "chart-motion", "chart-excited", "chart-chat", "chart-face")
 SPIKE_T = 22
-
-
-async def open_page(browser: Browser, api: RunningApi, errors: list[str]) -> Page:
-    page = await browser.new_page()
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(f"{api.url}/?token={TOKEN}")
-    await page.wait_for_function("document.getElementById('ws-status').textContent === 'live'")
-    return page
 
 
 async def publish_a_past_minute(bus: Bus, channel: str) -> float:

@@ -13,19 +13,15 @@ from playwright.async_api import Browser
 from shared.bus import Bus
 from shared.contracts import VodProgress
 from shared.streams import VOD_PROGRESS, VOD_REQUESTS
-from tests.services.api.support import TOKEN, RunningApi, store_clip, wait_until
+from tests.services.api.support import TOKEN, RunningApi, open_page, store_clip, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
 
 async def test_a_vod_job_starts_shows_its_progress_and_plays_its_clips(
         api: RunningApi, bus: Bus, browser: Browser) -> None:
-    page = await browser.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(f"{api.url}/?token={TOKEN}")
-    await page.wait_for_function("document.getElementById('ws-status').textContent === 'live'")
+    page = await open_page(browser, api, errors)
 
     video = api.settings.data_dir / "vods-in" / "stream.mp4"
     video.parent.mkdir(parents=True)
