@@ -36,7 +36,6 @@ from shared.channels import channel_settings
 from shared.contracts import AudioChunk, Caption
 from shared.redis_client import REDIS_DOWN
 from shared.runtime import ServiceContext
-from shared.settings import Settings
 from shared.streams import AUDIO, CAPTIONS, PCM, asr_stats_key
 
 IDLE_FLUSH_S = 1.5  # no audio for this long: close the phrase (the stream paused or ended)
@@ -56,8 +55,7 @@ async def main(ctx: ServiceContext) -> None:
     passes = ThreadPoolExecutor(ctx.settings.asr_parallel, thread_name_prefix="asr-pass")
 
     async def run_channel(channel: str) -> None:
-        settings = await channel_settings(ctx.bus.redis, ctx.settings, channel)
-        await ChannelAsr(ctx, engine, passes, channel, settings).run()
+        await ChannelAsr(ctx, engine, passes, channel).run()
 
     try:
         await ctx.own_channels(run_channel)
@@ -68,11 +66,11 @@ async def main(ctx: ServiceContext) -> None:
 class ChannelAsr:
     """Reads one channel's audio and publishes its captions."""
 
-    def __init__(self, ctx: ServiceContext, engine: Engine, passes: Executor, channel: str,
-                 settings: Settings) -> None:
+    def __init__(
+        self, ctx: ServiceContext, engine: Engine, passes: Executor, channel: str
+    ) -> None:
         self.ctx, self.engine, self.passes, self.channel = ctx, engine, passes, channel
-        self.settings = settings
-        """The channel's own: see `shared.channels.channel_settings`."""
+        self.settings = ctx.settings
         self.recognizer = engine.new_stream(self.settings)
         self.session: str | None = None
         self.inbox: list[tuple[AudioChunk, bytes]] = []
@@ -83,6 +81,9 @@ class ChannelAsr:
         self.behind = False  # captions are late now (logged once each time it starts)
 
     async def run(self) -> None:
+        self.settings = await channel_settings(self.ctx.bus.redis, self.ctx.settings,
+                                               self.channel)
+        self.recognizer = self.engine.new_stream(self.settings)
         await self.catch_up()
         # Tied to the service: if the reader fails, the service exits and is started again,
         # rather than waiting for audio that never comes.
