@@ -3,13 +3,16 @@
 Stream time is mapped to wall time through the audio chunks: each chunk says when it arrived,
 and the one that came soonest after its end fixes the mapping (HLS hands audio over in bursts,
 so most chunks come later than that). A caption word's delay is from the end of the word to
-the first caption that shows it; a second's, from its start to its events row; a spike's, from
+the first caption that shows it; its ASR part, from the arrival on the bus of the audio chunk
+that holds the word's end to that caption (what ASR adds; the rest is the source's bursts and
+ingest); a second's, from its start to its events row; a spike's, from
 its second's start to its `new_spike` message. Publish times are the Redis entry ids (the
 server's clock, on this machine).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import statistics
 from typing import Any
@@ -18,7 +21,7 @@ from redis import Redis
 
 from shared.contracts import Caption
 from shared.streams import AUDIO, CAPTIONS, EVENTS, SPIKES
-from tests.services.asr.support import first_seen
+from tests.services.asr.support import first_shown
 
 
 def entries(redis: Redis, stream: str, since: float, until: float) -> list[tuple[float, Any]]:
@@ -35,15 +38,30 @@ def stream_wall0(redis: Redis, channel: str) -> float | None:
     return min((c["wall"] - c["t"] - c["dur"] for c in chunks), default=None)
 
 
+def audio_arrivals(redis: Redis, channel: str) -> tuple[list[float], list[float]]:
+    """The stream time where each audio chunk ends, and when it was published on the bus, in
+    stream order."""
+    found: Any = redis.xrange(AUDIO.stream(channel))
+    chunks = sorted((data["t"] + data["dur"], int(key.split(b"-")[0]) / 1000)
+                    for key, data in ((k, json.loads(f[b"data"])) for k, f in found))
+    return [end for end, _ in chunks], [arrived for _, arrived in chunks]
+
+
 def caption_delays(redis: Redis, channel: str, wall0: float, since: float,
-                   until: float) -> tuple[list[float], list[float]]:
-    """Per word: seconds from its end to the first caption that shows it, and to the final
-    caption that holds it."""
+                   until: float) -> tuple[list[float], list[float], list[float]]:
+    """Per word: seconds from its end to the first caption that shows it; from the arrival of
+    the chunk that holds its end to that caption; and from its end to the final caption that
+    holds it."""
     found = [(published, Caption.model_validate(data))
              for published, data in entries(redis, CAPTIONS.stream(channel), since, until)]
+    ends, arrivals = audio_arrivals(redis, channel)
+    shown = first_shown(found)
+    firsts = [published - (wall0 + word.end) for word, published in shown]
+    own = [published - arrivals[min(bisect.bisect_left(ends, word.end - 0.01), len(ends) - 1)]
+           for word, published in shown if ends]
     finals = [published - (wall0 + word.end) for published, caption in found if caption.final
               for word in caption.words]
-    return [delay for _, delay in first_seen(found, wall0)], finals
+    return firsts, own, finals
 
 
 def second_delays(redis: Redis, channel: str, wall0: float, since: float,
@@ -77,6 +95,7 @@ def percentiles(values: list[float], name: str) -> dict[str, float]:
 def latencies(redis: Redis, channels: list[str], since: float, until: float) -> dict[str, Any]:
     """Caption, events-row and spike delays over every channel, as percentiles."""
     firsts: list[float] = []
+    own: list[float] = []
     finals: list[float] = []
     rows: list[float] = []
     spikes: list[float] = []
@@ -84,10 +103,12 @@ def latencies(redis: Redis, channels: list[str], since: float, until: float) -> 
         wall0 = stream_wall0(redis, channel)
         if wall0 is None:
             continue
-        first, final = caption_delays(redis, channel, wall0, since, until)
+        first, asr, final = caption_delays(redis, channel, wall0, since, until)
         firsts += first
+        own += asr
         finals += final
         rows += second_delays(redis, channel, wall0, since, until)
         spikes += spike_delays(redis, channel, wall0, since, until)
-    return {**percentiles(firsts, "caption_first"), **percentiles(finals, "caption_final"),
+    return {**percentiles(firsts, "caption_first"), **percentiles(own, "caption_asr"),
+            **percentiles(finals, "caption_final"),
             **percentiles(rows, "row"), **percentiles(spikes, "spike"), "spikes": len(spikes)}

@@ -49,7 +49,8 @@ WARM_UP_S = 40.0
 STREAM_S = 120
 DEV_DATA = REPO.parent / "shared" / "data" / "asr"
 LAG_SLACK = 6
-LATENCIES = [f"{name}_{p}_s" for name in ("caption_first", "caption_final", "row", "spike")
+LATENCIES = [f"{name}_{p}_s"
+             for name in ("caption_first", "caption_asr", "caption_final", "row", "spike")
              for p in ("p50", "p95")]
 SKIPPED = re.compile(r"fell behind: skipped ([0-9.]+) s of audio")
 

@@ -13,7 +13,7 @@ from services.asr.streaming import norm
 from services.asr.worker import WORKER
 from shared.bus import Bus
 from shared.channels import save_state
-from shared.contracts import Caption, ChannelState
+from shared.contracts import Caption, ChannelState, Word
 from shared.runtime import ServiceContext, run_service
 from shared.settings import Settings
 from shared.streams import AUDIO, CAPTIONS, lease_key
@@ -60,16 +60,22 @@ async def captions(bus: Bus, channel: str) -> list[tuple[float, Caption]]:
     return [(int(d.id.split("-")[0]) / 1000, d.message) for d in found]
 
 
-def first_seen(found: list[tuple[float, Caption]], wall0: float) -> list[tuple[str, float]]:
-    """For each word: how long after it was spoken (its end, on the stream clock mapped to wall
-    time through the chunks) it first appeared in any caption."""
+def first_shown(found: list[tuple[float, Caption]]) -> list[tuple[Word, float]]:
+    """Each word once (the same text near the same time is the same word), with the wall time
+    of the first caption that showed it."""
     seen: list[tuple[str, float]] = []  # (word, start) already seen
-    delays: list[tuple[str, float]] = []
+    shown: list[tuple[Word, float]] = []
     for published, message in found:
         for word in message.words:
             key = norm(word.text)
             if any(k == key and abs(s - word.start) < 0.6 for k, s in seen):
                 continue
             seen.append((key, word.start))
-            delays.append((word.text, published - (wall0 + word.end)))
-    return delays
+            shown.append((word, published))
+    return shown
+
+
+def first_seen(found: list[tuple[float, Caption]], wall0: float) -> list[tuple[str, float]]:
+    """For each word: how long after it was spoken (its end, on the stream clock mapped to wall
+    time through the chunks) it first appeared in any caption."""
+    return [(word.text, published - (wall0 + word.end)) for word, published in first_shown(found)]
