@@ -24,37 +24,37 @@ from shared.streams import AUDIO, CAPTIONS, EVENTS, SPIKES
 from tests.services.asr.support import first_shown
 
 
-def entries(redis: Redis, stream: str, since: float, until: float) -> list[tuple[float, Any]]:
-    """(publish wall time, message data) of the entries published between the two times."""
-    found: Any = redis.xrange(stream, min=str(int(since * 1000)), max=str(int(until * 1000)))
+def entries(redis: Redis, stream: str, since: float | None = None,
+            until: float | None = None) -> list[tuple[float, Any]]:
+    """(publish wall time, message data) of the entries published between the two times (all
+    of them when no times are given)."""
+    found: Any = redis.xrange(stream, min="-" if since is None else str(int(since * 1000)),
+                              max="+" if until is None else str(int(until * 1000)))
     return [(int(key.split(b"-")[0]) / 1000, json.loads(fields[b"data"]))
             for key, fields in found]
 
 
-def stream_wall0(redis: Redis, channel: str) -> float | None:
-    """The wall time of stream time 0, from the chunk that arrived soonest after its end."""
-    found: Any = redis.xrange(AUDIO.stream(channel))
-    chunks = [json.loads(fields[b"data"]) for _, fields in found]
-    return min((c["wall"] - c["t"] - c["dur"] for c in chunks), default=None)
+def stream_wall0(chunks: list[tuple[float, Any]]) -> float | None:
+    """The wall time of stream time 0, from the audio chunk that arrived soonest after its
+    end (`chunks` as `entries` gives them)."""
+    return min((c["wall"] - c["t"] - c["dur"] for _, c in chunks), default=None)
 
 
-def audio_arrivals(redis: Redis, channel: str) -> tuple[list[float], list[float]]:
+def audio_arrivals(chunks: list[tuple[float, Any]]) -> tuple[list[float], list[float]]:
     """The stream time where each audio chunk ends, and when it was published on the bus, in
     stream order."""
-    found: Any = redis.xrange(AUDIO.stream(channel))
-    chunks = sorted((data["t"] + data["dur"], int(key.split(b"-")[0]) / 1000)
-                    for key, data in ((k, json.loads(f[b"data"])) for k, f in found))
-    return [end for end, _ in chunks], [arrived for _, arrived in chunks]
+    ordered = sorted((c["t"] + c["dur"], published) for published, c in chunks)
+    return [end for end, _ in ordered], [arrived for _, arrived in ordered]
 
 
-def caption_delays(redis: Redis, channel: str, wall0: float, since: float,
-                   until: float) -> tuple[list[float], list[float], list[float]]:
+def caption_delays(redis: Redis, channel: str, chunks: list[tuple[float, Any]], wall0: float,
+                   since: float, until: float) -> tuple[list[float], list[float], list[float]]:
     """Per word: seconds from its end to the first caption that shows it; from the arrival of
     the chunk that holds its end to that caption; and from its end to the final caption that
     holds it."""
     found = [(published, Caption.model_validate(data))
              for published, data in entries(redis, CAPTIONS.stream(channel), since, until)]
-    ends, arrivals = audio_arrivals(redis, channel)
+    ends, arrivals = audio_arrivals(chunks)
     shown = first_shown(found)
     firsts = [published - (wall0 + word.end) for word, published in shown]
     own = [published - arrivals[min(bisect.bisect_left(ends, word.end - 0.01), len(ends) - 1)]
@@ -100,10 +100,11 @@ def latencies(redis: Redis, channels: list[str], since: float, until: float) -> 
     rows: list[float] = []
     spikes: list[float] = []
     for channel in channels:
-        wall0 = stream_wall0(redis, channel)
+        chunks = entries(redis, AUDIO.stream(channel))
+        wall0 = stream_wall0(chunks)
         if wall0 is None:
             continue
-        first, asr, final = caption_delays(redis, channel, wall0, since, until)
+        first, asr, final = caption_delays(redis, channel, chunks, wall0, since, until)
         firsts += first
         own += asr
         finals += final
