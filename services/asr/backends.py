@@ -6,6 +6,7 @@ recogniser, which keeps that channel's state (rolling buffer, partial results):
 - `accept(t, audio)`: audio (16 kHz mono float) starting at stream time `t` -> updates,
 - `flush()`: close the phrase now -> updates,
 - `pending`: whether a flush would have something to say,
+- `due_in()`: clock seconds until a held-back pass is due (None: none waits), and `poll()` runs it,
 - `dropped_s`: audio skipped so far because we fell too far behind.
 
 An update is a phrase's words with stream times, interim (may still change) or final.
@@ -38,6 +39,10 @@ class Recognizer(Protocol):
     def accept(self, t: float, audio: Audio) -> list[Update]: ...
 
     def flush(self) -> list[Update]: ...
+
+    def due_in(self) -> float | None: ...
+
+    def poll(self) -> list[Update]: ...
 
 
 class Engine(Protocol):

@@ -142,14 +142,22 @@ class ChannelAsr:
                 await asyncio.sleep(0.02)
 
     async def work(self) -> None:
+        """Hear each batch of audio as it comes; between batches, run a pass the recogniser
+        held back once it is due, and close the phrase when no audio came for a while."""
         flushed = True
+        idle_at = time.monotonic() + IDLE_FLUSH_S
         while True:
-            try:
-                await asyncio.wait_for(self.arrived.wait(), IDLE_FLUSH_S)
-            except TimeoutError:
-                if not flushed and self.recognizer.pending:
-                    await self.publish(await self.compute(self.flush))
-                flushed = True
+            if not self.arrived.is_set():  # (wait_for with no time left fails even if set)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.arrived.wait(), self.wait_s(idle_at))
+            if not self.arrived.is_set():
+                if self.held_due_in() == 0.0:
+                    await self.publish(await self.compute(self.poll))
+                elif time.monotonic() >= idle_at:
+                    if not flushed and self.recognizer.pending:
+                        await self.publish(await self.compute(self.flush))
+                    flushed = True
+                    idle_at = time.monotonic() + IDLE_FLUSH_S
                 continue
             self.arrived.clear()
             batch = await self.fresh(self.inbox)
@@ -161,6 +169,18 @@ class ChannelAsr:
                 self.clock = (chunk.t, chunk.wall)
                 await self.publish(await self.compute(functools.partial(self.feed, batch)))
             await self.note_stats(heard, self.note_drops())
+            idle_at = time.monotonic() + IDLE_FLUSH_S
+
+    def held_due_in(self) -> float | None:
+        """Seconds until the recogniser's held-back pass is due (None: none waits, or a VOD,
+        where the next batch is never far off and no one waits for interim words)."""
+        return None if self.settings.asr_vod else self.recognizer.due_in()
+
+    def wait_s(self, idle_at: float) -> float:
+        """How long to wait for audio: until the held pass is due or the idle flush."""
+        wait = idle_at - time.monotonic()
+        due = self.held_due_in()
+        return max(0.0, wait if due is None else min(wait, due))
 
     async def fresh(
         self, batch: list[tuple[AudioChunk, bytes]]
@@ -199,6 +219,12 @@ class ChannelAsr:
         if self.session is None:
             return []
         return [(self.session, u) for u in self.recognizer.flush()]
+
+    def poll(self) -> list[tuple[str, Update]]:
+        """Run the recogniser's held-back pass if it is due (in a thread)."""
+        if self.session is None:
+            return []
+        return [(self.session, u) for u in self.recognizer.poll()]
 
     async def publish(self, updates: list[tuple[str, Update]]) -> None:
         t_now, wall_now = self.clock

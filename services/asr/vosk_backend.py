@@ -79,6 +79,13 @@ class VoskStreamer:
         self.rec, self.end = None, None
         return out
 
+    def due_in(self) -> float | None:
+        """Vosk hears each piece as it comes: no pass is ever held back."""
+        return None
+
+    def poll(self) -> list[Update]:
+        return []
+
     def _recognizer(self) -> Any:
         import vosk
 

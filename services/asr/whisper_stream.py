@@ -16,7 +16,9 @@ How it works, for each piece of audio that comes in:
    the next pass hears it again with the words that follow.
 
 Latency stays bounded:
-- a slow pass makes the next one wait longer (`load_factor` x its time, up to `max_step_s`),
+- a slow pass makes the next one wait longer (`load_factor` x its time, up to `max_step_s`);
+  a pass held back that way is due on the clock, not only when more audio comes (`due_in`,
+  `poll`): audio comes in bursts, and the next burst may be 2 s away,
 - the buffer never grows past `window_s` (the phrase is closed early and the buffer cut),
 - audio that arrives more than `max_lag_s` behind at once is dropped (counted in `dropped_s`).
 """
@@ -87,6 +89,8 @@ class WhisperStreamer:
         self.step = self.config.step_s
         self.dropped_s = 0.0  # audio skipped because we were too far behind
         self.passes = 0  # Whisper passes run
+        self.held = False  # new audio waits for a pass that `step` held back
+        self.last_pass_wall = 0.0  # the clock when the last pass ended
         self._started = False
         self.audio: Audio = np.zeros(0, dtype=np.float32)  # the rolling buffer
         self.t0 = 0.0  # stream time of its first sample
@@ -146,9 +150,24 @@ class WhisperStreamer:
         """Close the phrase now (the stream paused or ended)."""
         return self._finish(run_pass=True)
 
+    def due_in(self) -> float | None:
+        """Seconds on the clock until a held-back pass is due (0.0: now); None when no pass
+        waits. A slow pass makes the next one wait `step` seconds; counted on the clock, the
+        wait can end between two bursts of audio."""
+        if not self.held:
+            return None
+        return max(0.0, round(self.last_pass_wall + self.step - self.clock(), 3))
+
+    def poll(self) -> list[Update]:
+        """Run the held-back pass if it is due. Returns the updates it leads to."""
+        if self.due_in() != 0.0:
+            return []
+        return self._decide(wall_due=True)
+
     # ---- Inside ------------------------------------------------------------------------------
 
     def _reset(self, t: float) -> None:
+        self.held = False
         self.audio = np.zeros(0, dtype=np.float32)
         self.t0 = t
         self.last_pass_end = t
@@ -170,8 +189,11 @@ class WhisperStreamer:
         """Inside a burst: close the phrase if the voice has paused, and run nothing else."""
         return self._finish(run_pass=True) if self._paused() else []
 
-    def _decide(self) -> list[Update]:
+    def _decide(self, wall_due: bool = False) -> list[Update]:
+        """Run a pass, close the phrase, or wait. `wall_due`: the held pass is due on the
+        clock, so do not wait for more stream time."""
         tracker, cfg = self.vad.tracker, self.config
+        self.held = False
         last_voice = tracker.last_voice
         if last_voice is None:  # nobody spoke: keep only a lead-in, run nothing
             self._cut(self.end - cfg.preroll_s)
@@ -181,7 +203,8 @@ class WhisperStreamer:
             return []
         if self._paused():
             return self._finish(run_pass=True)
-        if self.end - self.last_pass_end < self.step:
+        if self.end - self.last_pass_end < self.step and not wall_due:
+            self.held = self.end > self.last_pass_end
             return []
         out = self._keep_short()
         upto = self.end if tracker.talking else last_voice + cfg.pad_s
@@ -209,6 +232,7 @@ class WhisperStreamer:
     def _finish(self, run_pass: bool) -> list[Update]:
         """Close the phrase: one last pass if asked (and useful), then commit every word."""
         tracker, cfg = self.vad.tracker, self.config
+        self.held = False
         out: list[Update] = []
         if run_pass and tracker.last_voice is not None and len(self.audio):
             out += self._keep_short()
@@ -245,7 +269,8 @@ class WhisperStreamer:
         lead = np.zeros(round(LEAD_S * SAMPLE_RATE), dtype=np.float32)
         heard = [TimedWord(w.text, max(0.0, w.start - LEAD_S), max(0.0, w.end - LEAD_S))
                  for w in self.transcribe(np.concatenate([lead, self.audio[:n]]))] if n > 0 else []
-        took = self.clock() - started
+        self.last_pass_wall = self.clock()
+        took = self.last_pass_wall - started
         cfg = self.config
         self.step = min(max(cfg.step_s, cfg.load_factor * took), cfg.max_step_s)
         self.last_pass_end = self.end

@@ -10,8 +10,8 @@ import pytest
 from faster_whisper import WhisperModel
 
 from services.asr.backends import WhisperEngine
-from services.asr.streaming import Update
-from services.asr.vad import SpeechTracker, StreamingVad, silero_probs
+from services.asr.streaming import TimedWord, Update
+from services.asr.vad import Audio, SpeechTracker, StreamingVad, silero_probs
 from services.asr.wer import wer
 from services.asr.whisper_backend import WhisperBackend
 from services.asr.whisper_stream import StreamConfig, WhisperStreamer
@@ -110,6 +110,39 @@ def test_audio_far_behind_is_dropped_so_the_lag_stays_bounded(tiny_en: WhisperBa
     print("after the drop:", [u.text for u in finals], "passes:", s.passes)
     assert finals and finals[-1].words[-1].end > 60.0
     assert s.dropped_s == pytest.approx(56.0, abs=0.01)  # nothing more was dropped
+
+
+@pytest.mark.timeout(120)
+def test_a_pass_held_back_by_a_slow_one_runs_on_the_clock_between_bursts(
+    tiny_en: WhisperBackend,
+) -> None:
+    """Audio comes in 2 s bursts and each pass takes 1.3 s (on a made-up clock), so the next
+    pass waits 2.6 s. The second burst's words come out once that wait is over on the clock,
+    not when the third burst comes."""
+    now = [0.0]
+
+    def slow(audio: Audio) -> list[TimedWord]:
+        words = tiny_en.transcribe(audio)
+        now[0] += 1.3
+        return words
+
+    vad = StreamingVad(silero_probs(), SpeechTracker())
+    s = WhisperStreamer(slow, vad, StreamConfig(), clock=lambda: now[0])
+    pcm = media.as_float(media.long_speech(6.0))
+    burst = 2 * media.RATE
+    s.accept(0.0, pcm[:burst])
+    assert s.passes == 1 and s.step == pytest.approx(2.6)
+    assert s.due_in() is None  # all the audio was heard: nothing waits
+    now[0] = 2.0
+    assert s.accept(2.0, pcm[burst:2 * burst]) == []  # held back: 2.0 s of audio < 2.6 s
+    assert s.due_in() == pytest.approx(1.9)
+    now[0] = 3.0
+    assert s.poll() == [] and s.passes == 1  # not due yet
+    now[0] = 3.9
+    updates = s.poll()
+    assert s.passes == 2
+    assert max(w.end for u in updates for w in u.words) > 2.0  # the second burst's words
+    assert s.due_in() is None and s.poll() == []
 
 
 @pytest.mark.timeout(120)
