@@ -16,7 +16,11 @@ machine. After a warm-up, the node runs `--window` seconds; then:
 A node "keeps up" when no group's lag grew by more than `LAG_SLACK` messages and ASR skipped
 less than 5 % of the audio. It stops at the first N that does not keep up.
 
-    python -m bench.node_capacity [--max 4] [--window 60] [--json]
+`--source file` has each channel read the file itself, paced in real time, as a source that
+sends media as it is made would (SRT, RTMP, Twitch's low-latency stream): audio comes every
+0.5 s rather than in 2 s bursts, so it shows what the bursts cost.
+
+    python -m bench.node_capacity [--max 4] [--window 60] [--source hls|file] [--json]
     python -m bench.node_capacity --only 2 --window 1800   # Redis memory after 30 minutes
 """
 
@@ -116,11 +120,14 @@ def newest_t(redis: Redis, stream: str) -> float:
     return float(json.loads(last[0][1][b"data"])["t"])
 
 
-def one_run(n: int, media: Path, window_s: float, tmp: Path) -> dict[str, Any]:
+def one_run(n: int, media: Path, window_s: float, tmp: Path, source: str = "hls"
+            ) -> dict[str, Any]:
     data = tmp / f"data{n}"
     redis_server = EmbeddedRedis(tmp / f"redis{n}").start(fresh=True)
     redis = Redis.from_url(redis_server.url)
-    streams = [LiveHls(tmp / f"hls{n}_{i}", loop_file=media, copy=True) for i in range(n)]
+    streams = ([LiveHls(tmp / f"hls{n}_{i}", loop_file=media, copy=True) for i in range(n)]
+               if source == "hls" else [])
+    urls = [hls.url for hls in streams] or [str(media)] * n
     log = tmp / f"node{n}.log"
     node = subprocess.Popen(
         [sys.executable, str(REPO / "clip_live.py"), "node", "--redis", redis_server.url],
@@ -130,8 +137,8 @@ def one_run(n: int, media: Path, window_s: float, tmp: Path) -> dict[str, Any]:
     try:
         for hls in streams:
             hls.start()
-        for channel, hls in zip(channels, streams, strict=True):
-            command = MonitorCommand(channel=channel, action="start", url=hls.url,
+        for channel, url in zip(channels, urls, strict=True):
+            command = MonitorCommand(channel=channel, action="start", url=url,
                                      wall=time.time())
             redis.xadd(CONTROL.stream(), {"data": command.model_dump_json()})
         time.sleep(WARM_UP_S)
@@ -180,13 +187,16 @@ def used_memory_mb(redis: Redis) -> float:
     return round(int(info["used_memory"]) / 1e6, 1)
 
 
-def measure(most: int, window_s: float, least: int = 1) -> list[dict[str, Any]]:
+def measure(most: int, window_s: float, least: int = 1, source: str = "hls"
+            ) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="clip-live-nodes-") as name:
         tmp = Path(name)
-        media = stream_file(tmp)
+        # A file is read once, not looped: it must outlast the warm-up and the window.
+        seconds = STREAM_S if source == "hls" else max(STREAM_S, round(WARM_UP_S + window_s) + 30)
+        media = stream_file(tmp, seconds)
         for n in range(least, most + 1):
-            result = one_run(n, media, window_s, tmp)
+            result = one_run(n, media, window_s, tmp, source)
             print(json.dumps(result), file=sys.stderr, flush=True)
             results.append(result)
             if not result["keeps_up"]:
@@ -194,9 +204,10 @@ def measure(most: int, window_s: float, least: int = 1) -> list[dict[str, Any]]:
     return results
 
 
-def run(most: int = 4, window_s: float = 60.0, least: int = 1) -> dict[str, Any]:
+def run(most: int = 4, window_s: float = 60.0, least: int = 1, source: str = "hls"
+        ) -> dict[str, Any]:
     """The numbers `python -m bench` prints."""
-    results = measure(most, window_s, least)
+    results = measure(most, window_s, least, source)
     kept = [r["channels"] for r in results if r["keeps_up"]]
     out: dict[str, Any] = {"channels_kept_up": max(kept, default=0)}
     for r in results:
@@ -220,10 +231,13 @@ def main() -> int:
                         help="seconds measured per step, after a warm-up (default 60)")
     parser.add_argument("--only", type=int, default=0,
                         help="run this many channels only (e.g. 2 with --window 1800)")
+    parser.add_argument("--source", choices=("hls", "file"), default="hls",
+                        help="hls: live HLS in 2 s bursts (default); file: each channel reads "
+                             "the file paced in real time, audio every 0.5 s")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
     least, most = (args.only, args.only) if args.only else (1, args.max)
-    result = run(most, args.window, least)
+    result = run(most, args.window, least, args.source)
     if args.json:
         print(json.dumps(result))
     else:
