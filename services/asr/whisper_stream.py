@@ -168,6 +168,7 @@ class WhisperStreamer:
 
     def _reset(self, t: float) -> None:
         self.held = False
+        self.last_pass_wall = self.clock()  # no pass yet: a held one waits from now
         self.audio = np.zeros(0, dtype=np.float32)
         self.t0 = t
         self.last_pass_end = t

@@ -119,7 +119,7 @@ def test_a_pass_held_back_by_a_slow_one_runs_on_the_clock_between_bursts(
     """Audio comes in 2 s bursts and each pass takes 1.3 s (on a made-up clock), so the next
     pass waits 2.6 s. The second burst's words come out once that wait is over on the clock,
     not when the third burst comes."""
-    now = [0.0]
+    now = [100.0]  # the clock does not start at 0
 
     def slow(audio: Audio) -> list[TimedWord]:
         words = tiny_en.transcribe(audio)
@@ -129,16 +129,18 @@ def test_a_pass_held_back_by_a_slow_one_runs_on_the_clock_between_bursts(
     vad = StreamingVad(silero_probs(), SpeechTracker())
     s = WhisperStreamer(slow, vad, StreamConfig(), clock=lambda: now[0])
     pcm = media.as_float(media.long_speech(6.0))
-    burst = 2 * media.RATE
-    s.accept(0.0, pcm[:burst])
+    burst, half = 2 * media.RATE, media.RATE // 2
+    s.accept(0.0, pcm[:half])  # too little for a pass: held, due one step after the start
+    assert s.passes == 0 and s.due_in() == pytest.approx(1.0)
+    s.accept(0.5, pcm[half:burst])
     assert s.passes == 1 and s.step == pytest.approx(2.6)
     assert s.due_in() is None  # all the audio was heard: nothing waits
-    now[0] = 2.0
+    now[0] = 102.0
     assert s.accept(2.0, pcm[burst:2 * burst]) == []  # held back: 2.0 s of audio < 2.6 s
     assert s.due_in() == pytest.approx(1.9)
-    now[0] = 3.0
+    now[0] = 103.0
     assert s.poll() == [] and s.passes == 1  # not due yet
-    now[0] = 3.9
+    now[0] = 103.9
     updates = s.poll()
     assert s.passes == 2
     assert max(w.end for u in updates for w in u.words) > 2.0  # the second burst's words
