@@ -125,9 +125,11 @@ def one_run(n: int, media: Path, window_s: float, tmp: Path, source: str = "hls"
     data = tmp / f"data{n}"
     redis_server = EmbeddedRedis(tmp / f"redis{n}").start(fresh=True)
     redis = Redis.from_url(redis_server.url)
-    streams = ([LiveHls(tmp / f"hls{n}_{i}", loop_file=media, copy=True) for i in range(n)]
-               if source == "hls" else [])
-    urls = [hls.url for hls in streams] or [str(media)] * n
+    if source == "hls":
+        streams = [LiveHls(tmp / f"hls{n}_{i}", loop_file=media, copy=True) for i in range(n)]
+        urls = [hls.url for hls in streams]
+    else:  # each channel reads the file itself, paced in real time
+        streams, urls = [], [str(media)] * n
     log = tmp / f"node{n}.log"
     node = subprocess.Popen(
         [sys.executable, str(REPO / "clip_live.py"), "node", "--redis", redis_server.url],
