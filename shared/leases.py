@@ -18,6 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from shared.cancelling import cancel_and_wait
 from shared.redis_client import REDIS_DOWN, Outage
 from shared.streams import lease_key
 from shared.timing import sleep_unless
@@ -217,7 +218,6 @@ async def _drop(
     leases: ChannelLeases, channel: str, tasks: dict[str, asyncio.Task[None]], release: bool = True
 ) -> None:
     task = tasks.pop(channel)
-    task.cancel()
     await _wait_ended(task, channel)
     if release:
         with contextlib.suppress(*REDIS_DOWN):  # If not, the lease runs out by itself.
@@ -225,16 +225,7 @@ async def _drop(
 
 
 async def _wait_ended(task: asyncio.Task[None], channel: str) -> None:
-    """Wait for a cancelled channel task to end. On Python 3.11 a cancel can get lost (when it
-    lands just as a wait inside the task ends), so a task still running after `RECANCEL_S`
-    is cancelled again, with a warning."""
-    try:
-        while not (await asyncio.wait({task}, timeout=RECANCEL_S))[0]:
-            log.warning("the channel task still runs %.0f s after its cancel; cancelling again",
-                        RECANCEL_S, extra={"channel": channel})
-            task.cancel()
-    except asyncio.CancelledError:
-        task.cancel()  # We are cancelled ourselves: the channel task must not outlive us.
-        raise
+    """Cancel a channel task and wait for it to end (cancelled again if its cancel got lost)."""
+    await cancel_and_wait(task, grace_s=RECANCEL_S, log=log, extra={"channel": channel})
     if not task.cancelled() and task.exception():
         log.error("channel task failed: %r", task.exception(), extra={"channel": channel})

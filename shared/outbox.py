@@ -24,6 +24,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from shared.cancelling import cancel_and_wait
 from shared.redis_client import REDIS_DOWN
 from shared.text import as_text
 
@@ -139,8 +140,7 @@ class Outbox:
             log.error("Redis is away: %d message(s) (%d bytes) could not be written before "
                       "stopping, and are lost", self.waiting, self.bytes)
         if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
 
     async def _drain(self) -> None:
         """Write the queue, oldest first, until it is empty."""

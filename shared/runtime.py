@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 
 from shared.bus import Bus, Handler
+from shared.cancelling import cancel_and_wait
 from shared.channels import channel_choice, channel_subscriptions
 from shared.contracts import ChannelState, Heartbeat
 from shared.leases import ChannelLeases, ChannelRunner, own_channels
@@ -191,10 +192,7 @@ async def run_service(
         await _wait_work(ctx, work)
         raise
     finally:
-        beside = [*helpers, *ctx.tasks]
-        for task in beside:
-            task.cancel()
-        await asyncio.gather(*beside, return_exceptions=True)
+        await cancel_and_wait(*helpers, *ctx.tasks)
         with contextlib.suppress(*REDIS_DOWN):
             await bus.redis.delete(heartbeat_key(name, ctx.instance))
         await bus.close()
@@ -220,8 +218,7 @@ async def _wait_work(ctx: ServiceContext, work: asyncio.Task[None]) -> int:
             await asyncio.wait_for(asyncio.shield(work), STOP_GRACE_S)
         except TimeoutError:
             ctx.log.warning("did not stop in %.0f s; cancelling", STOP_GRACE_S)
-            work.cancel()
-            await asyncio.gather(work, return_exceptions=True)
+            await cancel_and_wait(work)
             return 1 if ctx.failure is not None else 0
     if work.cancelled():
         return 1 if ctx.failure is not None else 0

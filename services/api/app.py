@@ -32,6 +32,7 @@ from services.api.limits import LimitBody, validation_error
 from services.api.security import NotAllowed, RequireToken, reads_need_token, unauthorized
 from services.api.websocket import Hub, serve_client
 from shared.bus import Bus
+from shared.cancelling import cancel_and_wait
 from shared.settings import Settings
 
 DESCRIPTION = """\
@@ -75,8 +76,7 @@ def create_app(settings: Settings, bus: Bus, token: str | None = None) -> FastAP
         try:
             yield
         finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            await cancel_and_wait(reader)
 
     assets = routes_docs.docs_assets()
     app = FastAPI(title="Clip Live", version="0.1.0", description=DESCRIPTION,

@@ -32,6 +32,7 @@ from services.asr.backends import Engine, load_engine
 from services.asr.chunks import audio_runs, caption, pcm_to_float
 from services.asr.streaming import Update
 from shared.bus import Delivery
+from shared.cancelling import cancel_and_wait
 from shared.channels import channel_settings
 from shared.contracts import AudioChunk, Caption
 from shared.redis_client import REDIS_DOWN
@@ -92,8 +93,7 @@ class ChannelAsr:
         try:
             await self.work()
         finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            await cancel_and_wait(reader)
 
     async def catch_up(self) -> None:
         """Hear again what the channel's last owner held in its buffer: the audio our group

@@ -26,6 +26,7 @@ import time
 from pydantic import SecretStr
 
 from shared.bus import REDIS_DOWN
+from shared.cancelling import cancel_and_wait
 from shared.channels import all_states
 from shared.contracts import ChannelState, ChatSecond
 from shared.runtime import ServiceContext
@@ -101,8 +102,7 @@ class ChannelChat:
                 self._close_due()
                 await self._publish()
         finally:
-            reading.cancel()
-            await asyncio.gather(reading, return_exceptions=True)
+            await cancel_and_wait(reading)
             if self.recorder:
                 self.recorder.close()
 
