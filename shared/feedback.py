@@ -63,8 +63,12 @@ def verdict_dir(data_dir: Path, verdict: Verdict, channel: str) -> Path:
 
 
 def inside(path: Path, folder: Path) -> bool:
-    """True when `path` (after following links and `..`) lies inside `folder`."""
-    return path.resolve().is_relative_to(folder.resolve())
+    """True when `path` (after following links and `..`) lies inside `folder`. A path the
+    system cannot name (a NUL byte, a lone surrogate) lies inside nothing."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except ValueError:
+        return False
 
 
 async def judge_clip(redis: Redis, settings: Settings, clip_id: str,

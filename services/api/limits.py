@@ -82,18 +82,22 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def finite(value: Any) -> Any:
-    """`value` with every NaN or infinite float written as text, so it can go out as JSON."""
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or infinite float written as text, and every lone surrogate in a
+    string (JSON can carry `\\ud8db`, UTF-8 cannot) as a `\\u` escape, so an echo of the
+    input can go out as JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 async def validation_error(request: Request, err: Exception) -> JSONResponse:
-    """422 with FastAPI's usual body, for any input (NaN and Infinity too)."""
+    """422 with FastAPI's usual body, for any input (NaN, Infinity and lone surrogates too)."""
     errors = err.errors() if isinstance(err, RequestValidationError) else []
-    return JSONResponse({"detail": finite(jsonable_encoder(errors))}, status_code=422)
+    return JSONResponse({"detail": json_safe(jsonable_encoder(errors))}, status_code=422)

@@ -30,6 +30,12 @@ async def test_a_vod_outside_the_data_folder_or_missing_is_refused(
     missing = api.settings.data_dir / "nothing.mp4"
     refused = await client.post("/api/vods", headers=AUTH, json={"source": str(missing)})
     assert refused.status_code == 400 and "no such video" in refused.json()["detail"]
+    # Names no file can have: a NUL byte (a path the API refuses), a lone surrogate (not text).
+    for unnamable, status in ((f"{api.settings.data_dir}/a\x00b.mp4", 400), ("\ud8db.mp4", 422)):
+        refused = await client.post(  # the JSON as text, with \u escapes
+            "/api/vods", headers=AUTH | {"content-type": "application/json"},
+            content=json.dumps({"source": unnamable}))
+        assert refused.status_code == status, refused.text
     assert await bus.read(VOD_REQUESTS) == []  # nothing was queued
     assert (await client.get("/api/vods/nope")).status_code == 404
 
