@@ -16,20 +16,14 @@ and only final captions.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.api.events import encode
-from shared.bus import DATA_FIELD, Bus
+from shared.bus import Bus
+from shared.bus.wire import decode_valid
 from shared.contracts import Caption, Stamped
 from shared.streams import CAPTIONS, CHAT, EVENTS, FACE, SPIKES, Topic
-from shared.text import as_text
-
-log = logging.getLogger("clip_live.api.backlog")
 
 BACKLOG_S = 300
 """How far back (in wall time, by stream id) a new client gets the channel's messages."""
@@ -64,10 +58,11 @@ async def read_backlog(bus: Bus, marks: Marks, now_ms: int) -> list[Entry]:
     found: list[Entry] = []
     for stream, entries in zip(streams, replies, strict=True):
         channel, topic, _ = marks[stream]
-        for entry_id, fields in entries or []:
-            message = _decode(topic, fields)
-            if message is not None and not (isinstance(message, Caption) and not message.final):
-                found.append(Entry(channel, topic, as_text(entry_id), message))
+        for delivery in decode_valid(stream, topic, entries or []):
+            message = delivery.message
+            if isinstance(message, Stamped) and not (
+                    isinstance(message, Caption) and not message.final):
+                found.append(Entry(channel, topic, delivery.id, message))
     found.sort(key=lambda e: id_order(e.id))
     return newest_session(found)
 
@@ -95,14 +90,3 @@ def id_order(entry_id: str) -> tuple[int, int]:
     """Stream ids are `<ms>-<n>`: sorting by them puts messages of many streams in time order."""
     ms, _, n = entry_id.partition("-")
     return int(ms), int(n or 0)
-
-
-def _decode(topic: Topic[Any], fields: Mapping[Any, Any]) -> Stamped | None:
-    raw = {as_text(k): v for k, v in fields.items()}
-    try:
-        message = topic.model.model_validate_json(raw[DATA_FIELD])
-    except (ValidationError, KeyError, UnicodeDecodeError) as err:
-        log.warning("backlog: skipping a message that is not a valid %s: %s",
-                    topic.model.__name__, err)
-        return None
-    return message if isinstance(message, Stamped) else None
