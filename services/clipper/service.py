@@ -14,13 +14,15 @@ import time
 from typing import Any
 
 from services.export.jobs import export_job
-from shared.bus import Bus, Delivery
+from shared.bus import REDIS_DOWN, Bus, Delivery
 from shared.contracts import ClipProgress, ClipRequest
 from shared.job_claim import JobClaim, kept_alive, timings
 from shared.runtime import ServiceContext
 from shared.streams import CLIP_PROGRESS, CLIPS
 
 from .job import ClipJob, JobFailed, Status
+from .library import records_on_disk
+from .store import restore_records
 from .sweep import sweep_clips
 from .worker import WORKER
 
@@ -28,8 +30,8 @@ GROUP = WORKER.group
 
 
 async def main(ctx: ServiceContext) -> None:
-    """Clean what a dead clipper left, then run `clip_workers` job readers until the service
-    is asked to stop."""
+    """Clean what a dead clipper left and put back the clip records Redis lost, then run
+    `clip_workers` job readers until the service is asked to stop."""
     await clean_up(ctx)
     # A bus of our own that takes one job per read, sharing the service's Redis connection.
     bus = Bus(ctx.bus.redis, ctx.settings.model_copy(update={"read_batch": 1}))
@@ -49,6 +51,22 @@ async def clean_up(ctx: ServiceContext) -> None:
     if swept.failed:
         ctx.log.warning("start-up cleanup could not remove %d file(s): %s", len(swept.failed),
                         "; ".join(swept.failed[:5]))
+    await restore_library(ctx)
+
+
+async def restore_library(ctx: ServiceContext) -> None:
+    """Put back in Redis the record of every clip on disk that Redis lacks (it lost its data),
+    so the API lists every clip there is. Redis away: tried again at the next start."""
+    records = await asyncio.to_thread(records_on_disk, ctx.settings.data_dir)
+    try:
+        restored = await restore_records(ctx.bus.redis, records)
+    except REDIS_DOWN as err:
+        ctx.log.warning("could not check the clip library against the disk: %s", err)
+        return
+    if restored:
+        ctx.log.warning("Redis lacked %d of the %d clip(s) on disk (its data was lost?); "
+                        "their records are back", restored, len(records),
+                        extra={"restored": restored})
 
 
 class Clipper:

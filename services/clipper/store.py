@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,11 @@ from shared.contracts import Clip
 from shared.recording import clips_dir
 from shared.streams import CLIP_INDEX_KEY, clip_key
 
+from .library import DiskRecord
+
 MAX_SAME_NAME = 1000
+RESTORE_PAGE = 500
+"""Clips looked up in Redis per round trip when the library is put back from the disk."""
 
 
 class ClaimLock:
@@ -134,11 +139,32 @@ def write_sidecar(files: ClipFiles, sidecar: dict[str, Any]) -> None:
 
 async def save_record(redis: Redis, clip: Clip, sidecar: dict[str, Any]) -> None:
     """Put the clip's metadata in a Redis hash, and its id in the index sorted by wall time."""
+    await _write_record(redis, clip.clip_id, clip.wall, sidecar)
+
+
+async def restore_records(redis: Redis, records: Sequence[DiskRecord]) -> int:
+    """Write back the record of each clip on disk that Redis does not have (see `library`);
+    a record Redis has is left as it is. Returns how many were written."""
+    restored = 0
+    for start in range(0, len(records), RESTORE_PAGE):
+        page = records[start:start + RESTORE_PAGE]
+        async with redis.pipeline(transaction=False) as pipe:
+            for record in page:
+                pipe.exists(clip_key(record.clip_id))
+            known = await pipe.execute()
+        for record, exists in zip(page, known, strict=True):
+            if not exists:
+                await _write_record(redis, record.clip_id, record.wall, record.sidecar)
+                restored += 1
+    return restored
+
+
+async def _write_record(redis: Redis, clip_id: str, wall: float, sidecar: dict[str, Any]) -> None:
     fields: dict[FieldT, EncodableT] = {
         k: v if isinstance(v, str) else json.dumps(v) for k, v in sidecar.items()
     }
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(clip_key(clip.clip_id))
-        pipe.hset(clip_key(clip.clip_id), mapping=fields)
-        pipe.zadd(CLIP_INDEX_KEY, {clip.clip_id: clip.wall})
+        pipe.delete(clip_key(clip_id))
+        pipe.hset(clip_key(clip_id), mapping=fields)
+        pipe.zadd(CLIP_INDEX_KEY, {clip_id: wall})
         await pipe.execute()
