@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.security import require_token
 from services.api.state import bus_of, settings_of
-from shared.bus import Bus
+from services.vod.ended import ended_jobs
 from shared.contracts import VodProgress, VodRequest
 from shared.feedback import inside
 from shared.netcheck import is_url, private_reason
@@ -36,7 +36,7 @@ REFUSED: Responses = {400: {"description": "No such file, a file outside the dat
                                            "a private URL (see the setting "
                                            "api_allow_private_sources)."}}
 LOOK_BACK = 5000
-"""How many progress messages back the job list looks."""
+"""How many progress messages back the job list looks for jobs that have not ended."""
 FILE_NAME = re.compile(r"^[\w.-]{1,100}$")
 
 
@@ -95,13 +95,13 @@ async def start_vod(body: VodAsk, request: Request) -> VodProgress:
 
 @router.get("/api/vods", summary="Recent VOD jobs, newest first, each as its latest progress")
 async def list_vods(request: Request) -> list[VodProgress]:
-    latest = await _latest(bus_of(request))
+    latest = await _latest(request)
     return sorted(latest.values(), key=lambda p: -p.wall)
 
 
 @router.get("/api/vods/{job_id}", responses=NOT_FOUND, summary="One VOD job's progress")
 async def vod(job_id: str, request: Request) -> VodProgress:
-    found = (await _latest(bus_of(request))).get(job_id)
+    found = (await _latest(request)).get(job_id)
     if found is None:
         raise HTTPException(404, f"no VOD job {job_id}")
     return found
@@ -110,7 +110,7 @@ async def vod(job_id: str, request: Request) -> VodProgress:
 @router.get("/api/vods/{job_id}/files/{name}", responses=NOT_FOUND, response_class=FileResponse,
             summary="A file of a VOD job's results: report.html, 01.mp4, 01.json, ...")
 async def vod_file(job_id: str, name: str, request: Request) -> FileResponse:
-    found = (await _latest(bus_of(request))).get(job_id)
+    found = (await _latest(request)).get(job_id)
     if found is None or not FILE_NAME.match(name):
         raise HTTPException(404, f"no such file of VOD job {job_id}")
     path = Path(found.out) / name
@@ -119,9 +119,13 @@ async def vod_file(job_id: str, name: str, request: Request) -> FileResponse:
     return FileResponse(path)
 
 
-async def _latest(bus: Bus) -> dict[str, VodProgress]:
-    """Each recent job's latest progress message."""
-    latest: dict[str, VodProgress] = {}
-    for item in await bus.read_back(VOD_PROGRESS, count=LOOK_BACK):  # newest first
-        latest.setdefault(item.message.job_id, item.message)
-    return latest
+async def _latest(request: Request) -> dict[str, VodProgress]:
+    """Each job's latest progress: the last word of every ended job kept in its folder (so
+    older jobs and a Redis that lost its data lose none), then what the bus says of recent
+    ones."""
+    vods_dir = settings_of(request).data_dir / "vods"
+    latest = await asyncio.to_thread(ended_jobs, vods_dir)
+    recent: dict[str, VodProgress] = {}
+    for item in await bus_of(request).read_back(VOD_PROGRESS, count=LOOK_BACK):  # newest first
+        recent.setdefault(item.message.job_id, item.message)
+    return latest | recent

@@ -28,6 +28,7 @@ from pathlib import Path
 from services.chat.offline import ChatLogError
 from services.vod.chat import chat_seconds
 from services.vod.download import FetchFailed, FetchStopped, fetch
+from services.vod.ended import ENDED, save_ended
 from services.vod.media import NotMedia, media_length, scan
 from services.vod.outputs import write_outputs
 from services.vod.part_run import PartRun, cut_parts
@@ -82,10 +83,15 @@ def plan_of(request: VodRequest, settings: Settings, video: Path) -> VodPlan:
         length = media_length(video)
     except NotMedia as err:
         raise JobFailed(str(err)) from None
-    out = Path(request.out) if request.out else settings.data_dir / "vods" / request.job_id
     return VodPlan(video=video, source=request.source, channel=f"vod-{request.job_id}",
-                   length_s=length,
-                   top=request.top, out=out.resolve(), chat=chat, parts=request.parts)
+                   length_s=length, top=request.top, out=out_folder(request, settings),
+                   chat=chat, parts=request.parts)
+
+
+def out_folder(request: VodRequest, settings: Settings) -> Path:
+    """Where the job's results go: the request's folder, else `<data folder>/vods/<job id>`."""
+    out = Path(request.out) if request.out else settings.data_dir / "vods" / request.job_id
+    return out.resolve()
 
 
 @dataclass
@@ -276,14 +282,21 @@ class VodJob:
             return
         self._last_told = time.monotonic()
         length = self.plan.length_s if self.plan else 0.0
-        out = self.plan.out if self.plan else Path(self.request.out)
-        await self.bus.publish(VOD_PROGRESS, VodProgress(
+        out = self.plan.out if self.plan else out_folder(self.request, self.settings)
+        progress = VodProgress(
             job_id=self.request.job_id, source=self.request.source,
             stage=stage,  # type: ignore[arg-type]
             done_s=min(self.progress.done_s, length), length_s=length,
             speed=self.progress.speed, parts=len(self.parts),
             skipped=[VodSkip(start=s.start, end=s.end, why=s.why) for s in self.skipped],
-            clips=clips or [], out=str(out), detail=detail, wall=time.time()))
+            clips=clips or [], out=str(out), detail=detail, wall=time.time())
+        if stage in ENDED:  # On disk first: the API still finds it when the bus has not.
+            try:
+                await asyncio.to_thread(save_ended, progress)
+            except OSError as err:
+                log.warning("cannot keep VOD job %s's end in %s: %s", self.request.job_id,
+                            out, err)
+        await self.bus.publish(VOD_PROGRESS, progress)
 
 
 def _redis_may_blink() -> contextlib.suppress:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
 
 from services.vod import service
+from services.vod.ended import PROGRESS_FILE
 from services.vod.worker import WORKER
 from shared.bus import Bus
 from shared.streams import VOD_REQUESTS
@@ -73,3 +75,11 @@ async def test_a_vod_job_goes_to_the_vod_worker_and_its_progress_comes_back(
                 assert event["data"]["job_id"] == job["job_id"]
                 stages.append(event["data"]["stage"])
         assert stages[0] == "queued"
+
+    # Redis loses its data (a new `clip-live run`, say): the ended job is still there, from
+    # the last word the worker kept in the job's folder.
+    assert (Path(got["out"]) / PROGRESS_FILE).is_file()
+    await bus.redis.flushdb()
+    again = (await client.get(f"/api/vods/{job['job_id']}")).json()
+    assert again == got
+    assert [j["job_id"] for j in (await client.get("/api/vods")).json()] == [job["job_id"]]
