@@ -217,15 +217,12 @@ async def _tend(
 async def _drop(
     leases: ChannelLeases, channel: str, tasks: dict[str, asyncio.Task[None]], release: bool = True
 ) -> None:
+    """Cancel a channel's task, wait until it has ended (cancelled again if its cancel got
+    lost), and give its lease back when `release`."""
     task = tasks.pop(channel)
-    await _wait_ended(task, channel)
-    if release:
-        with contextlib.suppress(*REDIS_DOWN):  # If not, the lease runs out by itself.
-            await leases.release(channel)
-
-
-async def _wait_ended(task: asyncio.Task[None], channel: str) -> None:
-    """Cancel a channel task and wait for it to end (cancelled again if its cancel got lost)."""
     await cancel_and_wait(task, grace_s=RECANCEL_S, log=log, extra={"channel": channel})
     if not task.cancelled() and task.exception():
         log.error("channel task failed: %r", task.exception(), extra={"channel": channel})
+    if release:
+        with contextlib.suppress(*REDIS_DOWN):  # If not, the lease runs out by itself.
+            await leases.release(channel)
