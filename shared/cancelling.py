@@ -4,7 +4,8 @@ On Python 3.11 a cancel can get lost: `asyncio.wait_for` drops it when it lands 
 call it waits on ends (fixed in Python 3.12). redis-py wraps each write to its socket in
 `wait_for` when a socket timeout is set, so a task cancelled in the middle of a Redis call can
 go on running as if nothing had happened, and whoever waits for it waits for ever: a service
-that never stops. So a task that still runs a while after its cancel is cancelled again.
+that never stops. So a task that still runs a while after its cancel is cancelled again. (For
+the same reason our own code bounds a wait with `asyncio.timeout`, never `asyncio.wait_for`.)
 """
 
 from __future__ import annotations

@@ -215,7 +215,8 @@ async def _wait_work(ctx: ServiceContext, work: asyncio.Task[None]) -> int:
     if not work.done():
         ctx.log.info("stopping")
         try:
-            await asyncio.wait_for(asyncio.shield(work), STOP_GRACE_S)
+            async with asyncio.timeout(STOP_GRACE_S):
+                await asyncio.shield(work)
         except TimeoutError:
             ctx.log.warning("did not stop in %.0f s; cancelling", STOP_GRACE_S)
             await cancel_and_wait(work)

@@ -41,7 +41,8 @@ async def health(request: Request, response: Response) -> Health:
     websocket = hub_of(request).stats()
     full = has_token(request)
     try:
-        await asyncio.wait_for(bus.redis.ping(), PING_TIMEOUT_S)
+        async with asyncio.timeout(PING_TIMEOUT_S):
+            await bus.redis.ping()
         status = await gather_status(bus, settings.redis_url or "", settings.data_dir, SERVICES)
         lag = await stream_lag(bus.redis, sorted(status["channels"])) if full else {}
     except (TimeoutError, *REDIS_DOWN) as err:

@@ -48,9 +48,8 @@ async def metrics(request: Request) -> Response:
     if not has_token(request):
         return unauthorized()
     try:
-        snap = await asyncio.wait_for(
-            read_snapshot(bus_of(request), settings_of(request), tally_of(request)),
-            SCRAPE_TIMEOUT_S)
+        async with asyncio.timeout(SCRAPE_TIMEOUT_S):
+            snap = await read_snapshot(bus_of(request), settings_of(request), tally_of(request))
     except (TimeoutError, *REDIS_DOWN) as err:
         return PlainTextResponse(f"redis cannot be reached ({type(err).__name__})\n",
                                  status_code=503)

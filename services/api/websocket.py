@@ -214,7 +214,8 @@ async def serve_client(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
     await ws.accept()
     try:
-        first = await asyncio.wait_for(_next_text(ws), HELLO_TIMEOUT_S)
+        async with asyncio.timeout(HELLO_TIMEOUT_S):
+            first = await _next_text(ws)
         if first is None:
             return
         given, channels = parse_hello(first)

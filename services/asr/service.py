@@ -147,9 +147,10 @@ class ChannelAsr:
         flushed = True
         idle_at = time.monotonic() + IDLE_FLUSH_S
         while True:
-            if not self.arrived.is_set():  # (wait_for with no time left fails even if set)
+            if not self.arrived.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.arrived.wait(), self.wait_s(idle_at))
+                    async with asyncio.timeout(self.wait_s(idle_at)):
+                        await self.arrived.wait()
             if not self.arrived.is_set():
                 if self.held_due_in() == 0.0:
                     await self.publish(await self.compute(self.poll))

@@ -145,7 +145,8 @@ async def run_program(args: Sequence[str], timeout_s: float) -> tuple[int, str, 
     except FileNotFoundError:
         raise CutError(f"{args[0]} is not installed (not found on PATH)") from None
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
     except TimeoutError:
         process.kill()
         await process.wait()
