@@ -64,9 +64,8 @@ async def restore_library(ctx: ServiceContext) -> None:
         ctx.log.warning("could not check the clip library against the disk: %s", err)
         return
     if restored:
-        ctx.log.warning("Redis lacked %d of the %d clip(s) on disk (its data was lost?); "
-                        "their records are back", restored, len(records),
-                        extra={"restored": restored})
+        ctx.log.info("put back %d of the %d clip record(s) on disk that Redis did not have",
+                     restored, len(records), extra={"restored": restored})
 
 
 class Clipper:
