@@ -9,7 +9,6 @@ verdict into the clip's Redis hash and into its JSON sidecar. Judging a clip aga
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from shared.contracts import check_channel
+from shared.files import write_text
 from shared.settings import Settings
 from shared.streams import clip_key
 from shared.text import as_text
@@ -143,6 +143,4 @@ def _update_sidecar(path: Path | None, moved: dict[str, Path], verdict: Verdict,
         return
     data.update({name: str(p) for name, p in moved.items()})
     data.update({"verdict": verdict, "verdict_wall": now})
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(part, path)
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

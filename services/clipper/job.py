@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from shared.bus import Bus
 from shared.contracts import Clip, ClipRequest, ClipWhy
+from shared.files import write_text
 from shared.recording import pin, unpin
 from shared.settings import Settings
 
@@ -40,7 +41,7 @@ from .plan import (
 )
 from .roots import recordings_root
 from .srt import cues_for_clip, to_srt
-from .store import ClipFiles, release_files, reserve_files, save_record, write_sidecar, write_text
+from .store import ClipFiles, release_files, reserve_files, save_record, write_sidecar
 from .thumb import make_thumbnail, thumbnail_at
 
 WAIT_STEP_MS = 500

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from shared.contracts import Clip
+from shared.files import write_text
 from shared.recording import clips_dir
 from shared.streams import CLIP_INDEX_KEY, clip_key
 
@@ -121,13 +122,6 @@ def release_files(files: ClipFiles) -> None:
     for path in (files.video, files.captions, files.metadata, files.thumbnail):
         path.unlink(missing_ok=True)
     files.lock.close()
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either nothing or all of it."""
-    part = path.with_name(f".{path.name}.part")
-    part.write_text(text, encoding="utf-8")
-    os.replace(part, path)
 
 
 def write_sidecar(files: ClipFiles, sidecar: dict[str, Any]) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from services.clipper.cut import CutError, run_program
-from services.clipper.store import write_text
 from shared.bus import Bus
+from shared.files import write_text
 from shared.streams import clip_key
 
 from . import sources

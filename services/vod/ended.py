@@ -9,12 +9,12 @@ its clips stay reachable after the bus has moved on, and after Redis lost its da
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from shared.contracts import VodProgress
+from shared.files import write_text
 
 log = logging.getLogger("clip_live.vod.ended")
 
@@ -27,9 +27,7 @@ def save_ended(progress: VodProgress) -> None:
     """Write an ended job's last progress into its out folder (whole or not at all)."""
     folder = Path(progress.out)
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f".{PROGRESS_FILE}.part"
-    part.write_text(progress.model_dump_json(indent=1) + "\n", encoding="utf-8")
-    os.replace(part, folder / PROGRESS_FILE)
+    write_text(folder / PROGRESS_FILE, progress.model_dump_json(indent=1) + "\n")
 
 
 def ended_jobs(vods_dir: Path) -> dict[str, VodProgress]:

@@ -22,7 +22,7 @@ WALL = 1_780_000_000.0
 
 
 def part(path: Path, size: int = 1000) -> Path:
-    """The hidden file a job writes before renaming it to `path` (see `store.write_text`)."""
+    """The hidden file a job writes before renaming it to `path` (see `shared.files.write_text`)."""
     hidden = path.with_name(f".{path.name}.part")
     hidden.write_bytes(b"\x47" * size)
     return hidden
